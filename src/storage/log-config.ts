@@ -1,0 +1,21 @@
+/**
+ * Kafka's defaults for the settings a partition log uses. Parsing topic configs into a LogConfig is
+ * done by the cluster layer (`logConfigOf` in cluster/topic-configs.ts), next to the definitions of
+ * every topic config; the engines only ever receive a complete LogConfig.
+ */
+import type { LogConfig } from './engine.js';
+
+export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
+  /** segment.bytes: 1 GiB */
+  segmentBytes: 1_073_741_824,
+  /** segment.ms: 7 days */
+  segmentMs: 604_800_000,
+  /** retention.ms: 7 days */
+  retentionMs: 604_800_000,
+  /** retention.bytes: unlimited */
+  retentionBytes: -1,
+  /** index.interval.bytes */
+  indexIntervalBytes: 4096,
+  /** message.timestamp.type */
+  timestampType: 'CreateTime',
+});

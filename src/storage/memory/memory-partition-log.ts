@@ -1,0 +1,296 @@
+/**
+ * A partition log held in memory, with the same semantics as the file engine's (offsets, segments
+ * rolled by segment.bytes / segment.ms, KIP-74 reads, retention by whole segments, DeleteRecords,
+ * timestamp search), so tests and ephemeral brokers behave like a durable one. Appends are applied
+ * synchronously, so they are trivially in call order; `durable` has nothing to wait for.
+ *
+ * Batches are stored as copies of what append() received (the caller may reuse its buffer), one
+ * Buffer per batch; reads return them without copying when one batch is asked for, else one
+ * concatenated Buffer.
+ */
+import type { AppendOptions, AppendResult, LogConfig, PartitionLog, ReadResult, TimestampOffset } from '../engine.js';
+import { stampBatches } from '../file/batches.js';
+import { firstRecordAtOrAfter, maxTimestampRecord } from '../file/batch-timestamps.js';
+import { StorageError } from '../file/storage-error.js';
+
+const MAX_RELATIVE_OFFSET = 2_147_483_647n;
+
+interface MemoryBatch {
+  bytes: Buffer;
+  baseOffset: bigint;
+  lastOffset: bigint;
+  maxTimestamp: bigint;
+}
+
+interface MemorySegment {
+  baseOffset: bigint;
+  batches: MemoryBatch[];
+  size: number;
+  /** Largest batch maxTimestamp, -1 when none. */
+  maxTimestamp: bigint;
+  /** Base offset of the first batch with `maxTimestamp`. */
+  offsetOfMaxTimestamp: bigint;
+  rollingBaseMs: number | null;
+  lastModifiedMs: number;
+}
+
+/** A partition's data; it outlives MemoryPartitionLog objects so a reopened partition keeps it. */
+export class MemoryPartitionState {
+  readonly topicId: string;
+  segments: MemorySegment[];
+  logStartOffset = 0n;
+  logEndOffset = 0n;
+
+  constructor(topicId: string, nowMs: number) {
+    this.topicId = topicId;
+    this.segments = [newSegment(0n, nowMs)];
+  }
+}
+
+function newSegment(baseOffset: bigint, nowMs: number): MemorySegment {
+  return { baseOffset, batches: [], size: 0, maxTimestamp: -1n, offsetOfMaxTimestamp: -1n, rollingBaseMs: null, lastModifiedMs: nowMs };
+}
+
+export class MemoryPartitionLog implements PartitionLog {
+  readonly topic: string;
+  readonly partition: number;
+  private readonly state: MemoryPartitionState;
+  private config: LogConfig;
+  private readonly clock: () => number;
+  private readonly onClose: () => void;
+  private closed = false;
+
+  constructor(
+    topic: string,
+    partition: number,
+    state: MemoryPartitionState,
+    config: LogConfig,
+    clock: () => number,
+    onClose: () => void = () => undefined,
+  ) {
+    this.topic = topic;
+    this.partition = partition;
+    this.state = state;
+    this.config = { ...config };
+    this.clock = clock;
+    this.onClose = onClose;
+  }
+
+  get logStartOffset(): bigint {
+    return this.state.logStartOffset;
+  }
+
+  get logEndOffset(): bigint {
+    return this.state.logEndOffset;
+  }
+
+  get sizeInBytes(): number {
+    let total = 0;
+    for (const segment of this.state.segments) total += segment.size;
+    return total;
+  }
+
+  /** Base offsets of the segments, oldest first. */
+  segmentBaseOffsets(): bigint[] {
+    return this.state.segments.map((segment) => segment.baseOffset);
+  }
+
+  private get active(): MemorySegment {
+    return this.state.segments[this.state.segments.length - 1]!;
+  }
+
+  updateConfig(config: LogConfig): void {
+    this.config = { ...config };
+  }
+
+  async append(batches: Buffer, options: AppendOptions): Promise<AppendResult> {
+    this.assertOpen();
+    const copy = Buffer.from(batches);
+    const nowMs = this.clock();
+    const logAppendTime = this.config.timestampType === 'LogAppendTime' ? BigInt(nowMs) : null;
+    const baseOffset = this.state.logEndOffset;
+    const stamped = stampBatches(copy, baseOffset, options.leaderEpoch, logAppendTime);
+    const lastOffset = stamped[stamped.length - 1]!.lastOffset;
+    let segment = this.active;
+    if (this.shouldRoll(segment, copy.length, lastOffset, nowMs)) segment = this.roll(baseOffset, nowMs);
+    for (const batch of stamped) {
+      segment.batches.push({
+        bytes: copy.subarray(batch.relativePosition, batch.relativePosition + batch.size),
+        baseOffset: batch.baseOffset,
+        lastOffset: batch.lastOffset,
+        maxTimestamp: batch.maxTimestamp,
+      });
+      if (batch.maxTimestamp > segment.maxTimestamp) {
+        segment.maxTimestamp = batch.maxTimestamp;
+        segment.offsetOfMaxTimestamp = batch.baseOffset;
+      }
+    }
+    segment.size += copy.length;
+    segment.rollingBaseMs ??= nowMs;
+    segment.lastModifiedMs = nowMs;
+    this.state.logEndOffset = lastOffset + 1n;
+    return { baseOffset, lastOffset, logAppendTime: logAppendTime ?? -1n, logStartOffset: this.state.logStartOffset };
+  }
+
+  private shouldRoll(segment: MemorySegment, size: number, lastOffset: bigint, nowMs: number): boolean {
+    if (segment.size === 0) return false;
+    if (segment.size + size > this.config.segmentBytes) return true;
+    if (segment.rollingBaseMs !== null && nowMs - segment.rollingBaseMs > this.config.segmentMs) return true;
+    return lastOffset - segment.baseOffset > MAX_RELATIVE_OFFSET;
+  }
+
+  private roll(baseOffset: bigint, nowMs: number): MemorySegment {
+    const segment = newSegment(baseOffset, nowMs);
+    this.state.segments = [...this.state.segments, segment];
+    return segment;
+  }
+
+  async read(offset: bigint, maxBytes: number): Promise<ReadResult> {
+    this.assertOpen();
+    const { segments, logEndOffset: highWatermark, logStartOffset } = this.state;
+    const result = (records: Buffer): ReadResult => ({ records, highWatermark, logStartOffset });
+    if (offset >= highWatermark) return result(Buffer.alloc(0));
+    for (let s = floorSegment(segments, offset); s < segments.length; s++) {
+      const batches = segments[s]!.batches;
+      const first = firstBatchEndingAtOrAfter(batches, offset);
+      if (first >= batches.length) continue;
+      const chosen = [batches[first]!.bytes];
+      let total = chosen[0]!.length;
+      for (let i = first + 1; i < batches.length; i++) {
+        const bytes = batches[i]!.bytes;
+        if (total + bytes.length > maxBytes) break;
+        chosen.push(bytes);
+        total += bytes.length;
+      }
+      return result(chosen.length === 1 ? chosen[0]! : Buffer.concat(chosen, total));
+    }
+    return result(Buffer.alloc(0));
+  }
+
+  async offsetForTimestamp(timestampMs: bigint): Promise<TimestampOffset | null> {
+    this.assertOpen();
+    const logStart = this.state.logStartOffset;
+    for (const segment of this.state.segments) {
+      if (segment.maxTimestamp < timestampMs || segment.maxTimestamp < 0n) continue;
+      for (const batch of segment.batches) {
+        if (batch.lastOffset < logStart || batch.maxTimestamp < timestampMs) continue;
+        const found = await firstRecordAtOrAfter(batch.bytes, timestampMs, logStart);
+        if (found !== null) return found;
+      }
+    }
+    return null;
+  }
+
+  async maxTimestamp(): Promise<TimestampOffset | null> {
+    this.assertOpen();
+    const logStart = this.state.logStartOffset;
+    // Whole batches compete by their maxTimestamp; a batch straddling the log start is answered
+    // exactly, since its records below the start must not count.
+    let best: { timestamp: bigint; batch: MemoryBatch; exact: TimestampOffset | null } | null = null;
+    for (const segment of this.state.segments) {
+      if (segment.maxTimestamp < 0n || (best !== null && segment.maxTimestamp <= best.timestamp)) continue;
+      for (const batch of segment.batches) {
+        if (batch.lastOffset < logStart || batch.maxTimestamp < 0n) continue;
+        if (best !== null && batch.maxTimestamp <= best.timestamp) continue;
+        if (batch.baseOffset < logStart) {
+          const exact = await maxTimestampRecord(batch.bytes, logStart);
+          if (exact !== null && (best === null || exact.timestamp > best.timestamp)) best = { timestamp: exact.timestamp, batch, exact };
+        } else {
+          best = { timestamp: batch.maxTimestamp, batch, exact: null };
+        }
+      }
+    }
+    if (best === null) return null;
+    if (best.exact !== null) return best.exact;
+    return (await maxTimestampRecord(best.batch.bytes, logStart)) ?? { offset: best.batch.baseOffset, timestamp: best.batch.maxTimestamp };
+  }
+
+  async deleteRecordsBefore(offset: bigint): Promise<bigint> {
+    this.assertOpen();
+    const state = this.state;
+    const target = offset > state.logEndOffset ? state.logEndOffset : offset;
+    if (target <= state.logStartOffset) return state.logStartOffset;
+    state.logStartOffset = target;
+    let count = 0;
+    while (count + 1 < state.segments.length && state.segments[count + 1]!.baseOffset <= target) count++;
+    this.deleteOldestSegments(count);
+    return state.logStartOffset;
+  }
+
+  async enforceRetention(nowMs: number): Promise<number> {
+    this.assertOpen();
+    const { retentionMs, retentionBytes } = this.config;
+    const segments = this.state.segments;
+    let count = 0;
+    if (retentionMs >= 0) {
+      while (count < segments.length && segments[count]!.size > 0) {
+        const segment = segments[count]!;
+        const largest = segment.maxTimestamp >= 0n ? Number(segment.maxTimestamp) : segment.lastModifiedMs;
+        if (nowMs - largest <= retentionMs) break;
+        count++;
+      }
+    }
+    if (retentionBytes >= 0) {
+      let excess = -retentionBytes;
+      for (let i = count; i < segments.length; i++) excess += segments[i]!.size;
+      while (count < segments.length && segments[count]!.size > 0 && excess - segments[count]!.size >= 0) {
+        excess -= segments[count]!.size;
+        count++;
+      }
+    }
+    if (count === 0) return 0;
+    if (count === segments.length) this.roll(this.state.logEndOffset, this.clock());
+    this.deleteOldestSegments(count);
+    return count;
+  }
+
+  private deleteOldestSegments(count: number): void {
+    if (count <= 0) return;
+    const state = this.state;
+    state.segments = state.segments.slice(count);
+    const newStart = state.segments[0]!.baseOffset;
+    if (newStart > state.logStartOffset) state.logStartOffset = newStart;
+  }
+
+  async flush(): Promise<void> {
+    this.assertOpen();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.onClose();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StorageError('TRIB_ERR_STORAGE_CLOSED', `partition ${this.topic}-${this.partition} is closed`);
+  }
+}
+
+function floorSegment(segments: MemorySegment[], offset: bigint): number {
+  let low = 0;
+  let high = segments.length - 1;
+  let found = 0;
+  while (low <= high) {
+    const middle = (low + high) >>> 1;
+    if (segments[middle]!.baseOffset <= offset) {
+      found = middle;
+      low = middle + 1;
+    } else {
+      high = middle - 1;
+    }
+  }
+  return found;
+}
+
+/** Index of the first batch whose last offset >= `offset` (batches.length when none). */
+function firstBatchEndingAtOrAfter(batches: MemoryBatch[], offset: bigint): number {
+  let low = 0;
+  let high = batches.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (batches[middle]!.lastOffset < offset) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
