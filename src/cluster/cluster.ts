@@ -1,0 +1,282 @@
+/**
+ * The broker's view of its topics: names, ids, configs and partitions, persisted through the
+ * storage engine. Every change goes through one queue, so concurrent CreateTopics, DeleteTopics,
+ * CreatePartitions and config changes never interleave, and each is persisted before it is visible.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../logger.js';
+import type { StorageEngine, TopicRecord } from '../storage/engine.js';
+import { ErrorCode } from '../protocol/generated/error-codes.js';
+import { KafkaProtocolError } from '../errors.js';
+import { Partition } from './partition.js';
+import { effectiveTopicConfig, logConfigOf, topicConfigEntries, validateTopicConfig, type ConfigEntry } from './topic-configs.js';
+
+export class Topic {
+  readonly name: string;
+  readonly topicId: string;
+  configs: Record<string, string>;
+  readonly partitions: Partition[];
+  /** Internal topics (`__consumer_offsets`) are flagged in Metadata and hidden from casual listing. */
+  readonly internal: boolean;
+
+  constructor(record: TopicRecord, partitions: Partition[]) {
+    this.name = record.name;
+    this.topicId = record.topicId;
+    this.configs = { ...record.configs };
+    this.partitions = partitions;
+    this.internal = INTERNAL_TOPICS.has(record.name);
+  }
+
+  record(): TopicRecord {
+    return { name: this.name, topicId: this.topicId, partitionCount: this.partitions.length, configs: { ...this.configs } };
+  }
+
+  config(name: string): string {
+    return effectiveTopicConfig(this.configs, name);
+  }
+}
+
+/** Topics the broker itself owns and writes; clients may read them but not produce to or delete them. */
+export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state']);
+
+/** Kafka's topic name rules: 1-249 characters of [a-zA-Z0-9._-], and not "." or "..". */
+export function topicNameProblem(name: string): string | null {
+  if (name.length === 0) return 'Topic name is empty';
+  if (name === '.' || name === '..') return `Topic name cannot be "." or ".."`;
+  if (name.length > 249) return `Topic name is longer than 249 characters`;
+  if (!/^[a-zA-Z0-9._-]+$/.test(name)) {
+    return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
+  }
+  return null;
+}
+
+export interface ClusterOptions {
+  engine: StorageEngine;
+  logger: Logger;
+  clusterId: string;
+  /** Broker-wide default of max.message.bytes (message.max.bytes). */
+  messageMaxBytes: number;
+}
+
+export class Cluster {
+  readonly clusterId: string;
+  private readonly engine: StorageEngine;
+  private readonly logger: Logger;
+  private readonly messageMaxBytes: number;
+  private readonly topicsByName = new Map<string, Topic>();
+  private readonly topicsById = new Map<string, Topic>();
+  private changes: Promise<unknown> = Promise.resolve();
+
+  constructor(options: ClusterOptions) {
+    this.engine = options.engine;
+    this.logger = options.logger;
+    this.clusterId = options.clusterId;
+    this.messageMaxBytes = options.messageMaxBytes;
+  }
+
+  /** Opens the partitions of the topics the engine had stored. */
+  async load(records: TopicRecord[]): Promise<void> {
+    for (const record of records) {
+      const topic = await this.openTopic(record);
+      this.register(topic);
+    }
+  }
+
+  topic(name: string): Topic | undefined {
+    return this.topicsByName.get(name);
+  }
+
+  topicById(topicId: string): Topic | undefined {
+    return this.topicsById.get(topicId);
+  }
+
+  topics(): IterableIterator<Topic> {
+    return this.topicsByName.values();
+  }
+
+  partition(topicName: string, index: number): Partition | undefined {
+    return this.topicsByName.get(topicName)?.partitions[index];
+  }
+
+  /** max.message.bytes in effect for a topic. */
+  maxMessageBytes(topic: Topic): number {
+    const override = topic.configs['max.message.bytes'];
+    return override === undefined ? this.messageMaxBytes : Number(override);
+  }
+
+  /** Topic config defaults that come from the broker's own settings rather than Kafka's. */
+  topicDefaults(): Record<string, string> {
+    return { 'max.message.bytes': String(this.messageMaxBytes) };
+  }
+
+  /** Every config of a topic with its value in effect and where that value comes from. */
+  topicConfigEntries(topic: Topic): ConfigEntry[] {
+    return topicConfigEntries(topic.configs, this.topicDefaults());
+  }
+
+  /** Runs metadata changes one at a time, in the order they were asked for. */
+  private serialize<T>(change: () => Promise<T>): Promise<T> {
+    const next = this.changes.then(change, change);
+    this.changes = next.catch(() => undefined);
+    return next;
+  }
+
+  /**
+   * Checks a topic creation without making it; throws KafkaProtocolError with the precise code.
+   * Internal topic names are reserved for the broker (`internal: true`).
+   */
+  validateNewTopic(name: string, partitionCount: number, configs: Record<string, string | null>, internal = false): void {
+    const nameProblem = topicNameProblem(name);
+    if (nameProblem !== null) throw new KafkaProtocolError(ErrorCode.INVALID_TOPIC_EXCEPTION, nameProblem);
+    if (this.topicsByName.has(name)) throw new KafkaProtocolError(ErrorCode.TOPIC_ALREADY_EXISTS, `Topic '${name}' already exists.`);
+    if (INTERNAL_TOPICS.has(name) && !internal) {
+      throw new KafkaProtocolError(ErrorCode.INVALID_REQUEST, `Topic name '${name}' is reserved for the broker's internal use.`);
+    }
+    if (!Number.isInteger(partitionCount) || partitionCount < 1) {
+      throw new KafkaProtocolError(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be larger than 0, got ${partitionCount}.`);
+    }
+    for (const [configName, value] of Object.entries(configs)) {
+      const problem = validateTopicConfig(configName, value);
+      if (problem !== null) throw new KafkaProtocolError(ErrorCode.INVALID_CONFIG, problem);
+    }
+    // Kafka's topics "a.b" and "a_b" collide in metric names; Kafka refuses the second.
+    const normalized = name.replace(/\./g, '_');
+    for (const existing of this.topicsByName.keys()) {
+      if (existing.replace(/\./g, '_') === normalized) {
+        throw new KafkaProtocolError(
+          ErrorCode.INVALID_TOPIC_EXCEPTION,
+          `Topic '${name}' collides with existing topic: ${existing}`,
+        );
+      }
+    }
+  }
+
+  createTopic(name: string, partitionCount: number, configs: Record<string, string>, internal = false): Promise<Topic> {
+    return this.serialize(async () => {
+      this.validateNewTopic(name, partitionCount, configs, internal);
+      const record: TopicRecord = { name, topicId: randomUUID(), partitionCount, configs: { ...configs } };
+      const topic = await this.openTopic(record);
+      try {
+        await this.engine.saveTopics([...this.records(), record]);
+      } catch (error) {
+        await Promise.allSettled(topic.partitions.map((partition) => partition.log.close()));
+        throw error;
+      }
+      this.register(topic);
+      this.logger.info({ topic: name, partitions: partitionCount, topicId: record.topicId }, 'topic created');
+      return topic;
+    });
+  }
+
+  deleteTopic(name: string): Promise<Topic> {
+    return this.serialize(async () => {
+      const topic = this.topicsByName.get(name);
+      if (topic === undefined) {
+        throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `This server does not host this topic: ${name}`);
+      }
+      if (topic.internal) {
+        throw new KafkaProtocolError(ErrorCode.TOPIC_DELETION_DISABLED, `Internal topic ${name} cannot be deleted.`);
+      }
+      this.topicsByName.delete(name);
+      this.topicsById.delete(topic.topicId);
+      await this.engine.saveTopics(this.records());
+      for (const partition of topic.partitions) partition.wakeWaiters();
+      for (const partition of topic.partitions) {
+        await partition.log.close();
+        await this.engine.deletePartition(topic.record(), partition.index);
+      }
+      this.logger.info({ topic: name }, 'topic deleted');
+      return topic;
+    });
+  }
+
+  createPartitions(name: string, newTotal: number, validateOnly: boolean): Promise<void> {
+    return this.serialize(async () => {
+      const topic = this.topicsByName.get(name);
+      if (topic === undefined) {
+        throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
+      }
+      const current = topic.partitions.length;
+      if (newTotal <= current) {
+        throw new KafkaProtocolError(
+          ErrorCode.INVALID_PARTITIONS,
+          newTotal === current
+            ? `Topic already has ${current} partitions.`
+            : `Topic currently has ${current} partitions, which is higher than the requested ${newTotal}.`,
+        );
+      }
+      if (validateOnly) return;
+      const record = topic.record();
+      const added: Partition[] = [];
+      for (let index = current; index < newTotal; index++) {
+        const log = await this.engine.openPartition(record, index, logConfigOf(topic.configs));
+        added.push(new Partition(name, index, log));
+      }
+      await this.engine.saveTopics(this.records().map((r) => (r.name === name ? { ...r, partitionCount: newTotal } : r)));
+      topic.partitions.push(...added);
+      this.logger.info({ topic: name, partitions: newTotal }, 'partitions added');
+    });
+  }
+
+  /**
+   * Replaces a topic's config overrides (validated by the caller) and applies them to its logs.
+   */
+  setTopicConfigs(name: string, configs: Record<string, string>): Promise<void> {
+    return this.serialize(async () => {
+      const topic = this.topicsByName.get(name);
+      if (topic === undefined) {
+        throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
+      }
+      await this.engine.saveTopics(this.records().map((r) => (r.name === name ? { ...r, configs: { ...configs } } : r)));
+      topic.configs = { ...configs };
+      const logConfig = logConfigOf(topic.configs);
+      for (const partition of topic.partitions) partition.updateConfig(logConfig);
+      this.logger.info({ topic: name, configs }, 'topic configs changed');
+    });
+  }
+
+  /** Applies retention to every partition; returns the number of segments deleted. */
+  async enforceRetention(nowMs: number): Promise<number> {
+    let deleted = 0;
+    for (const topic of [...this.topicsByName.values()]) {
+      for (const partition of topic.partitions) {
+        if (this.topicsByName.get(topic.name) !== topic) break;
+        deleted += await partition.log.enforceRetention(nowMs);
+      }
+    }
+    return deleted;
+  }
+
+  /** Waits for pending metadata changes, then closes every partition log. */
+  async close(): Promise<void> {
+    await this.changes;
+    const logs = [...this.topicsByName.values()].flatMap((topic) => topic.partitions.map((partition) => partition.log));
+    const results = await Promise.allSettled(logs.map((log) => log.close()));
+    const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
+  }
+
+  private records(): TopicRecord[] {
+    return [...this.topicsByName.values()].map((topic) => topic.record());
+  }
+
+  private async openTopic(record: TopicRecord): Promise<Topic> {
+    const logConfig = logConfigOf(record.configs);
+    const partitions: Partition[] = [];
+    try {
+      for (let index = 0; index < record.partitionCount; index++) {
+        const log = await this.engine.openPartition(record, index, logConfig);
+        partitions.push(new Partition(record.name, index, log));
+      }
+    } catch (error) {
+      await Promise.allSettled(partitions.map((partition) => partition.log.close()));
+      throw error;
+    }
+    return new Topic(record, partitions);
+  }
+
+  private register(topic: Topic): void {
+    this.topicsByName.set(topic.name, topic);
+    this.topicsById.set(topic.topicId, topic);
+  }
+}
