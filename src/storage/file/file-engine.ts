@@ -18,7 +18,7 @@
  * is detected by the next.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../../logger.js';
 import type { ClusterRecord, LogConfig, PartitionLog, StorageEngine, TopicRecord } from '../engine.js';
@@ -83,6 +83,7 @@ export class FileStorageEngine implements StorageEngine {
     openDirectories.add(this.dataDir);
     try {
       await mkdir(this.dataDir, { recursive: true });
+      const existed = await fileExists(join(this.dataDir, CLUSTER_FILE));
       const metadata = await this.loadClusterMetadata();
       this.clusterMetadata = metadata;
       const topics = await this.loadTopics();
@@ -95,12 +96,13 @@ export class FileStorageEngine implements StorageEngine {
         }
       }
       const marker = join(this.dataDir, CLEAN_SHUTDOWN_FILE);
+      // A new data directory has nothing to recover; elsewhere a missing marker means a crash.
       let clean = true;
       try {
         await unlink(marker);
       } catch (error) {
         if (!isNotFound(error)) throw error;
-        clean = false;
+        clean = !existed;
       }
       this.uncleanStart = !clean;
       if (!clean) {
@@ -325,4 +327,14 @@ function isPartitionDirectory(name: string): boolean {
 /** Kafka's cluster id format: a random UUID, base64url without padding (22 characters). */
 export function newClusterId(): string {
   return Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
 }
