@@ -30,10 +30,16 @@
  */
 import { gzip as gzipCallback, gunzip as gunzipCallback, type InputType, type ZlibOptions } from 'node:zlib';
 import { constants as bufferConstants } from 'node:buffer';
-import { compress as snappyCompress, uncompress as snappyUncompress } from 'snappy';
-import { compressFrame as lz4CompressFrame, decompressFrame as lz4DecompressFrame } from 'lz4-napi';
-import { compress as zstdCompressSync, decompress as zstdDecompressSync } from '@cloudpss/zstd';
 import { CompressionCodec } from './record-batch.js';
+
+// The native codec libraries are loaded on first use: most brokers never decompress anything, and
+// loading all three would add tens of milliseconds to start-up.
+let snappyLibrary: Promise<typeof import('snappy')> | null = null;
+let lz4Library: Promise<typeof import('lz4-napi')> | null = null;
+let zstdLibrary: Promise<typeof import('@cloudpss/zstd')> | null = null;
+const snappy = () => (snappyLibrary ??= import('snappy'));
+const lz4 = () => (lz4Library ??= import('lz4-napi'));
+const zstd = () => (zstdLibrary ??= import('@cloudpss/zstd'));
 
 /** Default cap on what one compressed block may expand to (64 MiB). */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;
@@ -98,9 +104,9 @@ export async function compress(codec: number, data: Buffer, options: CompressOpt
     case CompressionCodec.snappy:
       return xerialCompress(data);
     case CompressionCodec.lz4:
-      return wrapFailure(codec, 'compression failed', () => lz4CompressFrame(data));
+      return wrapFailure(codec, 'compression failed', async () => (await lz4()).compressFrame(data));
     case CompressionCodec.zstd:
-      return wrapFailure(codec, 'compression failed', async () => asBuffer(zstdCompressSync(data, options.level)));
+      return wrapFailure(codec, 'compression failed', async () => asBuffer((await zstd()).compress(data, options.level)));
     default:
       throw new CompressionError(codec, 'unknown compression codec');
   }
@@ -261,7 +267,7 @@ function xerialChunks(data: Buffer): { blocks: Buffer[]; lengths: number[]; tota
 
 async function snappyBlock(block: Buffer, expected: number): Promise<Buffer> {
   const out = await wrapFailure(CompressionCodec.snappy, 'decompression failed', async () => {
-    const result = await snappyUncompress(block, { asBuffer: true });
+    const result = await (await snappy()).uncompress(block, { asBuffer: true });
     return typeof result === 'string' ? Buffer.from(result, 'utf8') : result;
   });
   if (out.length !== expected) {
@@ -299,7 +305,7 @@ async function xerialCompress(data: Buffer): Promise<Buffer> {
   let at = 0;
   do {
     const chunk = data.subarray(at, at + XERIAL_BLOCK_SIZE);
-    const block = await wrapFailure(CompressionCodec.snappy, 'compression failed', () => snappyCompress(chunk));
+    const block = await wrapFailure(CompressionCodec.snappy, 'compression failed', async () => (await snappy()).compress(chunk));
     const length = Buffer.allocUnsafe(4);
     length.writeInt32BE(block.length, 0);
     parts.push(length, block);
@@ -440,7 +446,7 @@ async function lz4Decompress(data: Buffer, limit: number): Promise<Buffer> {
   let length = 0;
   for (const frame of frames) {
     // lz4-napi decodes one frame per call (it ignores anything after the first).
-    const out = await wrapFailure(codec, 'decompression failed', () => lz4DecompressFrame(frame.bytes));
+    const out = await wrapFailure(codec, 'decompression failed', async () => (await lz4()).decompressFrame(frame.bytes));
     if (out.length > frame.bound) throw malformed(codec, `frame expanded beyond its bound of ${frame.bound} bytes`);
     parts.push(out);
     length += out.length;
@@ -528,7 +534,7 @@ async function zstdDecompress(data: Buffer, limit: number): Promise<Buffer> {
   const codec = CompressionCodec.zstd;
   const bound = zstdFramesBound(data);
   checkLimit(codec, bound, limit, 'frames can expand to');
-  const out = await wrapFailure(codec, 'decompression failed', async () => asBuffer(zstdDecompressSync(data)));
+  const out = await wrapFailure(codec, 'decompression failed', async () => asBuffer((await zstd()).decompress(data)));
   checkLimit(codec, out.length, limit, 'frames expanded to');
   return out;
 }
