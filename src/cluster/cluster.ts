@@ -210,7 +210,7 @@ export class Cluster {
       const added: Partition[] = [];
       for (let index = current; index < newTotal; index++) {
         const log = await this.engine.openPartition(record, index, logConfigOf(topic.configs));
-        added.push(new Partition(name, index, log));
+        added.push(await Partition.open(name, index, log, this.logger));
       }
       await this.engine.saveTopics(this.records().map((r) => (r.name === name ? { ...r, partitionCount: newTotal } : r)));
       topic.partitions.push(...added);
@@ -247,11 +247,11 @@ export class Cluster {
     return deleted;
   }
 
-  /** Waits for pending metadata changes, then closes every partition log. */
+  /** Waits for pending metadata changes, then closes every partition. */
   async close(): Promise<void> {
     await this.changes;
-    const logs = [...this.topicsByName.values()].flatMap((topic) => topic.partitions.map((partition) => partition.log));
-    const results = await Promise.allSettled(logs.map((log) => log.close()));
+    const partitions = [...this.topicsByName.values()].flatMap((topic) => topic.partitions);
+    const results = await Promise.allSettled(partitions.map((partition) => partition.close()));
     const failure = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failure !== undefined) throw failure.reason;
   }
@@ -266,7 +266,12 @@ export class Cluster {
     try {
       for (let index = 0; index < record.partitionCount; index++) {
         const log = await this.engine.openPartition(record, index, logConfig);
-        partitions.push(new Partition(record.name, index, log));
+        try {
+          partitions.push(await Partition.open(record.name, index, log, this.logger));
+        } catch (error) {
+          await log.close().catch(() => undefined);
+          throw error;
+        }
       }
     } catch (error) {
       await Promise.allSettled(partitions.map((partition) => partition.log.close()));

@@ -3,17 +3,27 @@
  * writing to it, and the fetches waiting for it to grow.
  *
  * Ordering invariant: `append` does everything up to handing the batch to the log synchronously, so
- * produce requests pipelined on one connection reach the log in the order they arrived, and the
+ * produce requests pipelined on one connection reach the log in the order they were sent, and the
  * producer-state check of a batch always sees every earlier batch of the same producer.
+ *
+ * Producer state survives restarts: `open` restores the last snapshot and replays the batches
+ * written after it; a snapshot is written on clean close and after every SNAPSHOT_INTERVAL_BYTES of
+ * appends (Kafka snapshots at segment roll), so a crash leaves only a bounded tail to replay.
  */
 import { ErrorCode } from '../protocol/generated/error-codes.js';
-import type { RecordBatchHeader } from '../protocol/records/record-batch.js';
+import { completeBatchSize, isLogAppendTime, readBatchHeader, type RecordBatchHeader } from '../protocol/records/record-batch.js';
 import type { AppendResult, LogConfig, PartitionLog } from '../storage/engine.js';
+import type { Logger } from '../logger.js';
 import { ProducerStateTable } from './producer-state.js';
 
 export type AppendOutcome =
   | { errorCode: typeof ErrorCode.NONE; result: AppendResult }
   | { errorCode: number; message: string };
+
+/** Appended bytes between two producer-state snapshots. */
+export const SNAPSHOT_INTERVAL_BYTES = 64 * 1024 * 1024;
+/** Log bytes read at a time while replaying producer state. */
+const REPLAY_READ_BYTES = 1024 * 1024;
 
 export class Partition {
   readonly topicName: string;
@@ -23,11 +33,22 @@ export class Partition {
   readonly leaderEpoch = 0;
   private readonly producers = new ProducerStateTable();
   private readonly appendListeners = new Set<() => void>();
+  private readonly logger: Logger;
+  private bytesSinceSnapshot = 0;
+  private snapshotting: Promise<void> | null = null;
 
-  constructor(topicName: string, index: number, log: PartitionLog) {
+  private constructor(topicName: string, index: number, log: PartitionLog, logger: Logger) {
     this.topicName = topicName;
     this.index = index;
     this.log = log;
+    this.logger = logger;
+  }
+
+  /** Wraps an opened log and restores its producer state. */
+  static async open(topicName: string, index: number, log: PartitionLog, logger: Logger): Promise<Partition> {
+    const partition = new Partition(topicName, index, log, logger);
+    await partition.restoreProducerState();
+    return partition;
   }
 
   get highWatermark(): bigint {
@@ -51,11 +72,14 @@ export class Partition {
         return check.batch.result.then((result) => ({ errorCode: ErrorCode.NONE, result }));
       }
     }
+    const size = batch.length;
     const written = this.log.append(batch, { durable, leaderEpoch: this.leaderEpoch });
-    if (idempotent) this.producers.record(header, written);
+    if (idempotent) this.producers.record(header, written, Date.now());
     return written.then(
       (result) => {
         this.notifyAppend();
+        this.bytesSinceSnapshot += size;
+        if (this.bytesSinceSnapshot >= SNAPSHOT_INTERVAL_BYTES) void this.snapshotProducerState();
         return { errorCode: ErrorCode.NONE, result };
       },
       (error: unknown) => ({ errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: `append failed: ${String(error)}` }),
@@ -79,5 +103,68 @@ export class Partition {
   /** Wakes waiting fetches so they answer now, for example when the topic is deleted. */
   wakeWaiters(): void {
     this.notifyAppend();
+  }
+
+  /** Writes a final producer-state snapshot when anything changed, then closes the log. */
+  async close(): Promise<void> {
+    await this.snapshotting;
+    if (this.producers.dirty || this.bytesSinceSnapshot > 0) await this.snapshotProducerState();
+    await this.log.close();
+  }
+
+  /**
+   * Snapshots the producer state up to what is on stable storage: the end offset is taken before a
+   * flush, so the snapshot never describes batches a crash could still take away.
+   */
+  private snapshotProducerState(): Promise<void> {
+    this.snapshotting ??= (async () => {
+      try {
+        this.bytesSinceSnapshot = 0;
+        const endOffset = this.log.logEndOffset;
+        await this.log.flush();
+        this.producers.expire(Date.now());
+        const dirtyBefore = this.producers.dirty;
+        this.producers.dirty = false;
+        try {
+          await this.log.writeProducerSnapshot(this.producers.snapshot(endOffset));
+        } catch (error) {
+          this.producers.dirty ||= dirtyBefore;
+          throw error;
+        }
+      } catch (error) {
+        this.logger.warn({ err: error, topic: this.topicName, partition: this.index }, 'producer state snapshot failed');
+      } finally {
+        this.snapshotting = null;
+      }
+    })();
+    return this.snapshotting;
+  }
+
+  private async restoreProducerState(): Promise<void> {
+    const logStart = this.log.logStartOffset;
+    const logEnd = this.log.logEndOffset;
+    const snapshot = await this.log.readProducerSnapshot();
+    let offset = (snapshot === null ? null : this.producers.restore(snapshot, logStart, logEnd)) ?? logStart;
+    const nowMs = Date.now();
+    let replayed = 0;
+    while (offset < logEnd) {
+      const { records } = await this.log.read(offset, REPLAY_READ_BYTES);
+      if (records.length === 0) break;
+      let at = 0;
+      for (let size = completeBatchSize(records, at); size > 0; at += size, size = completeBatchSize(records, at)) {
+        const header = readBatchHeader(records, at);
+        const lastOffset = header.baseOffset + BigInt(header.lastOffsetDelta);
+        if (lastOffset < offset) continue;
+        offset = lastOffset + 1n;
+        if (header.producerId < 0n) continue;
+        const logAppendTime = isLogAppendTime(header.attributes) ? header.maxTimestamp : -1n;
+        this.producers.replay(header, { baseOffset: header.baseOffset, lastOffset, logAppendTime, logStartOffset: logStart }, nowMs);
+        replayed++;
+      }
+      if (at === 0) break;
+    }
+    if (replayed > 0) {
+      this.logger.info({ topic: this.topicName, partition: this.index, batches: replayed }, 'producer state replayed from the log');
+    }
   }
 }

@@ -126,6 +126,15 @@ export interface PartitionLog {
   flush(): Promise<void>;
 
   /**
+   * Reads the broker's producer-state snapshot stored beside this partition's log (opaque bytes),
+   * or null when there is none. The file engine keeps it as `producer-state.json`.
+   */
+  readProducerSnapshot(): Promise<Buffer | null>;
+
+  /** Replaces the producer-state snapshot atomically (temp file, fsync, rename). */
+  writeProducerSnapshot(data: Buffer): Promise<void>;
+
+  /**
    * Writes the appends queued so far, flushes, and releases the partition's resources. Later calls
    * to append/read/etc. reject with TRIB_ERR_STORAGE_CLOSED. Rejects when the log had failed (see
    * the contract above); the engine then does not mark the shutdown clean.

@@ -5,50 +5,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { ApiKey } from '../../src/protocol/generated/api-keys.js';
 import { ErrorCode } from '../../src/protocol/generated/error-codes.js';
 import { buildRecordBatch } from '../../src/protocol/records/records.js';
 import { makeTempDir } from '../helpers/broker.js';
 import { WireClient } from '../helpers/wire-client.js';
-
-const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
-
-interface Started {
-  child: ChildProcess;
-  line: string;
-  port: number;
-}
-
-/** Starts the CLI and resolves once it printed its listening line. */
-function startCli(args: string[], env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const match = /listening on ([^\s:]+):(\d+)/.exec(stdout);
-      if (match !== null && stdout.includes('\n')) resolve({ child, line: stdout.trim(), port: Number(match[2]) });
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('exit', (code) => reject(new Error(`CLI exited with ${code} before listening: ${stderr}`)));
-  });
-}
-
-async function stop(child: ChildProcess): Promise<number | null> {
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  const [code] = await exited;
-  return code as number | null;
-}
+import { CLI_PATH, startCliBroker } from '../helpers/cli-process.js';
 
 test('start prints one listening line, serves clients, and exits 0 on SIGTERM with data kept', async () => {
   const dir = await makeTempDir();
   try {
-    const first = await startCli(['start', '--port', '0', '--data-dir', dir.path, '--log-level', 'warn']);
+    const first = await startCliBroker(['start', '--port', '0', '--data-dir', dir.path, '--log-level', 'warn']);
     assert.match(first.line, /^Tributary \S+ listening on 127\.0\.0\.1:\d+ \(advertised as 127\.0\.0\.1:\d+, node 1, cluster \S+, data in /);
     assert.equal(first.line.split('\n').length, 1);
     const client = await WireClient.connect(first.port);
@@ -65,10 +34,10 @@ test('start prints one listening line, serves clients, and exits 0 on SIGTERM wi
     });
     assert.equal(produced.responses[0].partitionResponses[0].errorCode, ErrorCode.NONE);
     client.close();
-    assert.equal(await stop(first.child), 0);
+    assert.equal(await first.stop(), 0);
 
     // No subcommand means start; the environment configures it.
-    const second = await startCli([], { TRIBUTARY_PORT: '0', TRIBUTARY_DATA_DIR: dir.path, TRIBUTARY_LOG_LEVEL: 'warn' });
+    const second = await startCliBroker([], { TRIBUTARY_PORT: '0', TRIBUTARY_DATA_DIR: dir.path, TRIBUTARY_LOG_LEVEL: 'warn' });
     const again = await WireClient.connect(second.port);
     const offsets = await again.request(ApiKey.ListOffsets, 7, {
       replicaId: -1,
@@ -77,14 +46,14 @@ test('start prints one listening line, serves clients, and exits 0 on SIGTERM wi
     });
     assert.equal(offsets.topics[0].partitions[0].offset, 1n, 'the acknowledged record survived the restart');
     again.close();
-    assert.equal(await stop(second.child), 0);
+    assert.equal(await second.stop(), 0);
   } finally {
     await dir.remove();
   }
 });
 
 test('an invalid setting stops start-up with a message naming it', async () => {
-  const child = spawn(process.execPath, [CLI, 'start', '--port', '70000', '--memory'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_PATH, 'start', '--port', '70000', '--memory'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const [code] = await once(child, 'exit');
@@ -94,9 +63,9 @@ test('an invalid setting stops start-up with a message naming it', async () => {
 });
 
 test('a port already in use is reported with the fix', async () => {
-  const first = await startCli(['--port', '0', '--memory', '--log-level', 'warn']);
+  const first = await startCliBroker(['--port', '0', '--memory', '--log-level', 'warn']);
   try {
-    const child = spawn(process.execPath, [CLI, '--port', String(first.port), '--memory'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI_PATH, '--port', String(first.port), '--memory'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const [code] = await once(child, 'exit');
@@ -104,6 +73,6 @@ test('a port already in use is reported with the fix', async () => {
     assert.match(stderr, new RegExp(`Cannot listen on 127\\.0\\.0\\.1:${first.port}`));
     assert.match(stderr, /--port/);
   } finally {
-    assert.equal(await stop(first.child), 0);
+    assert.equal(await first.stop(), 0);
   }
 });

@@ -13,6 +13,8 @@
  *   broker start (or since a close that failed); its presence makes the next open recover the log
  *   (see `open`).
  * - `partition.json`: the topic id the directory belongs to (written by the engine).
+ * - `producer-state.json`: the broker's snapshot of idempotent producers' sequence state, stored
+ *   here so it lives and dies with the partition; the engine does not interpret it.
  *
  * Writing: one writer per partition. `append` assigns offsets synchronously, in call order, and
  * queues the batches; the writer takes every queued append that fits the active segment and writes
@@ -34,6 +36,8 @@ import { StorageError } from './storage-error.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 export const RECOVERY_FLAG_FILE = 'recovery-needed';
+/** The broker's producer-state snapshot (see cluster/producer-state.ts), opaque to the engine. */
+export const PRODUCER_SNAPSHOT_FILE = 'producer-state.json';
 /** Most appends one coalesced write takes. */
 const MAX_WRITE_GROUP = 256;
 /** Header reads past the first window read this much at a time. */
@@ -830,6 +834,21 @@ export class FilePartitionLog implements PartitionLog {
     await this.requestSync();
     await this.sealChain;
     if (this.failure !== null) throw this.failure;
+  }
+
+  async readProducerSnapshot(): Promise<Buffer | null> {
+    if (this.closed) throw this.closedError();
+    try {
+      return await readFile(join(this.directory, PRODUCER_SNAPSHOT_FILE));
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async writeProducerSnapshot(data: Buffer): Promise<void> {
+    if (this.closed) throw this.closedError();
+    await writeFileAtomic(join(this.directory, PRODUCER_SNAPSHOT_FILE), data);
   }
 
   close(): Promise<void> {

@@ -40,6 +40,7 @@ export class MemoryPartitionState {
   segments: MemorySegment[];
   logStartOffset = 0n;
   logEndOffset = 0n;
+  producerSnapshot: Buffer | null = null;
 
   constructor(topicId: string, nowMs: number) {
     this.topicId = topicId;
@@ -254,6 +255,16 @@ export class MemoryPartitionLog implements PartitionLog {
 
   async flush(): Promise<void> {
     this.assertOpen();
+  }
+
+  async readProducerSnapshot(): Promise<Buffer | null> {
+    this.assertOpen();
+    return this.state.producerSnapshot;
+  }
+
+  async writeProducerSnapshot(data: Buffer): Promise<void> {
+    this.assertOpen();
+    this.state.producerSnapshot = Buffer.from(data);
   }
 
   async close(): Promise<void> {
