@@ -91,7 +91,7 @@ export class Connection {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
       this.waitingForDrain = false;
-      this.updateFlow();
+      this.processFrames();
     });
     socket.on('error', (error) => this.logger.debug({ err: error }, 'socket error'));
     socket.on('close', () => this.onSocketClosed());
@@ -116,7 +116,9 @@ export class Connection {
 
   /** Cuts complete frames off the received bytes while the in-flight limit allows. */
   private processFrames(): void {
-    while (!this.closed && !this.draining && this.responses.length < this.options.maxInFlight) {
+    // Frames already received wait too while the peer is not reading its responses: otherwise a
+    // client that pipelines and never reads would make us buffer responses without bound.
+    while (!this.closed && !this.draining && !this.waitingForDrain && this.responses.length < this.options.maxInFlight) {
       if (this.frameSize < 0) {
         if (this.receivedBytes < 4) break;
         const size = this.take(4).readInt32BE(0);
@@ -139,7 +141,7 @@ export class Connection {
 
   /** Starts waiting requests, in arrival order, as far as the ordering rules of the class allow. */
   private startWaitingRequests(): void {
-    while (!this.closed && this.waiting.length > 0) {
+    while (!this.closed && !this.draining && this.waiting.length > 0) {
       const next = this.waiting[0]!;
       const canStart = next.overlaps ? !this.runningExclusive : this.running === 0;
       if (!canStart) return;
@@ -256,6 +258,10 @@ export class Connection {
   drain(timeoutMs: number): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.draining = true;
+    // Requests received but not started are dropped (their slots are the queue's tail, as requests
+    // start in arrival order); the client sees the connection close and retries elsewhere or later.
+    this.responses.splice(this.responses.length - this.waiting.length);
+    this.waiting.length = 0;
     this.updateFlow();
     return new Promise((resolve) => {
       const timer = setTimeout(() => {

@@ -97,6 +97,15 @@ export class WireClient {
     return new Promise((resolve, reject) => this.pending.set(correlationId, { apiKey, apiVersion, resolve, reject }));
   }
 
+  /** Stops reading responses (the kernel buffers fill and the broker must hold back). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   close(): void {
     this.socket.destroy();
   }
