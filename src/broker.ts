@@ -6,6 +6,7 @@ import { resolveBrokerConfig, type BrokerConfig, type BrokerOptions } from './co
 import { createLogger, type Logger } from './logger.js';
 import { Cluster } from './cluster/cluster.js';
 import { ProducerIdAllocator } from './cluster/producer-ids.js';
+import { GroupCoordinator, groupCoordinatorConfig } from './coordinator/group/group-coordinator.js';
 import { HandlerRegistry, type BrokerContext } from './handlers/handler.js';
 import { ALL_HANDLERS } from './handlers/index.js';
 import { Listener } from './server/listener.js';
@@ -29,6 +30,8 @@ export interface RunningBroker {
   readonly clusterId: string;
   readonly nodeId: number;
   readonly config: BrokerConfig;
+  /** Consumer groups: list, describe and lag (committed offsets against log end offsets). */
+  readonly groups: GroupCoordinator;
   /** Stops accepting, answers in-flight requests, flushes and fsyncs the log, closes everything. */
   close(): Promise<void>;
 }
@@ -54,15 +57,20 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const stored = await engine.open();
   const cluster = new Cluster({ engine, logger, clusterId: stored.clusterId, messageMaxBytes: config.messageMaxBytes });
   let listener: Listener | null = null;
+  let groups: GroupCoordinator | null = null;
   try {
     await cluster.load(stored.topics);
     const shutdown = new AbortController();
+    // After the topics are loaded (it replays __consumer_offsets), before clients can connect.
+    groups = new GroupCoordinator({ cluster, logger, config: groupCoordinatorConfig(config), shutdown: shutdown.signal });
+    await groups.start();
     const advertised = { host: config.advertisedHost, port: config.advertisedPort ?? config.port };
     const context: BrokerContext = {
       config,
       cluster,
       logger,
       producerIds: new ProducerIdAllocator(engine, stored.producerIdBlockEnd),
+      groups,
       advertised,
       shutdown: shutdown.signal,
       handlers: new HandlerRegistry(ALL_HANDLERS),
@@ -88,6 +96,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
 
     let closing: Promise<void> | null = null;
     const runningListener = listener;
+    const runningGroups = groups;
     return {
       host: bound.host,
       port: bound.port,
@@ -96,11 +105,13 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
       clusterId: stored.clusterId,
       nodeId: config.nodeId,
       config,
+      groups,
       close() {
         closing ??= (async () => {
           clearInterval(retention);
           shutdown.abort();
           await runningListener.close(SHUTDOWN_DRAIN_MS);
+          await runningGroups.close();
           await cluster.close();
           await engine.close();
           logger.info('broker stopped');
@@ -111,6 +122,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
     };
   } catch (error) {
     await listener?.close(0).catch(() => undefined);
+    await groups?.close().catch(() => undefined);
     await cluster.close().catch(() => undefined);
     await engine.close().catch(() => undefined);
     throw error;

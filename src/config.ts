@@ -38,6 +38,25 @@ export interface BrokerConfig {
   fetchMaxBytes: number;
   /** log.retention.check.interval.ms */
   retentionCheckIntervalMs: number;
+  /**
+   * group.initial.rebalance.delay.ms: how long the first rebalance of an empty group waits for more
+   * members (extended while members keep arriving, up to the rebalance timeout). Kafka's default
+   * 3000; tests use small values.
+   */
+  groupInitialRebalanceDelayMs: number;
+  /** group.min.session.timeout.ms: smaller session timeouts get INVALID_SESSION_TIMEOUT. */
+  groupMinSessionTimeoutMs: number;
+  /** group.max.session.timeout.ms: larger session timeouts get INVALID_SESSION_TIMEOUT. */
+  groupMaxSessionTimeoutMs: number;
+  /** offsets.retention.minutes: committed offsets of a group that stayed empty this long expire. */
+  offsetsRetentionMinutes: number;
+  /** offsets.retention.check.interval.ms: how often expired offsets are looked for. */
+  offsetsRetentionCheckIntervalMs: number;
+  /**
+   * offsets.topic.num.partitions: partitions of __consumer_offsets when it is created. Kafka's
+   * default is 50 (to spread groups over brokers); a single node needs 1.
+   */
+  offsetsTopicPartitions: number;
 }
 
 export type BrokerOptions = Partial<BrokerConfig>;
@@ -59,6 +78,12 @@ export const DEFAULT_CONFIG: Readonly<Omit<BrokerConfig, 'advertisedHost'>> = {
   messageMaxBytes: 1_048_588,
   fetchMaxBytes: 57_671_680,
   retentionCheckIntervalMs: 300_000,
+  groupInitialRebalanceDelayMs: 3000,
+  groupMinSessionTimeoutMs: 6000,
+  groupMaxSessionTimeoutMs: 1_800_000,
+  offsetsRetentionMinutes: 10_080,
+  offsetsRetentionCheckIntervalMs: 600_000,
+  offsetsTopicPartitions: 1,
 };
 
 function invalid(setting: string, value: unknown, accepted: string): never {
@@ -102,6 +127,12 @@ export function resolveBrokerConfig(options: BrokerOptions): BrokerConfig {
   integerIn('messageMaxBytes', config.messageMaxBytes, 0, 2 ** 31 - 1);
   integerIn('fetchMaxBytes', config.fetchMaxBytes, 0, 2 ** 31 - 1);
   integerIn('retentionCheckIntervalMs', config.retentionCheckIntervalMs, 1, 2 ** 31 - 1);
+  integerIn('groupInitialRebalanceDelayMs', config.groupInitialRebalanceDelayMs, 0, 2 ** 31 - 1);
+  integerIn('groupMinSessionTimeoutMs', config.groupMinSessionTimeoutMs, 1, 2 ** 31 - 1);
+  integerIn('groupMaxSessionTimeoutMs', config.groupMaxSessionTimeoutMs, config.groupMinSessionTimeoutMs, 2 ** 31 - 1);
+  integerIn('offsetsRetentionMinutes', config.offsetsRetentionMinutes, 1, 2 ** 31 - 1);
+  integerIn('offsetsRetentionCheckIntervalMs', config.offsetsRetentionCheckIntervalMs, 1, 2 ** 31 - 1);
+  integerIn('offsetsTopicPartitions', config.offsetsTopicPartitions, 1, 1000);
   return config;
 }
 

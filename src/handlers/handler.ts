@@ -13,12 +13,15 @@ import type { Cluster } from '../cluster/cluster.js';
 import type { ProducerIdAllocator } from '../cluster/producer-ids.js';
 import type { Logger } from '../logger.js';
 import type { Connection } from '../server/connection.js';
+import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
 
 export interface BrokerContext {
   readonly config: BrokerConfig;
   readonly cluster: Cluster;
   readonly logger: Logger;
   readonly producerIds: ProducerIdAllocator;
+  /** Consumer groups and their committed offsets. */
+  readonly groups: GroupCoordinator;
   /** Host and port clients are told to use. */
   readonly advertised: { readonly host: string; readonly port: number };
   /** Aborted when the broker begins shutting down: long polls answer at once. */
