@@ -36,6 +36,12 @@ export class Topic {
   }
 }
 
+/**
+ * The most partitions one topic may have. Each partition is a directory with open files, so a
+ * request for millions would exhaust the machine; Kafka leaves this to operators' policies.
+ */
+export const MAX_PARTITIONS_PER_TOPIC = 10_000;
+
 /** Topics the broker itself owns and writes; clients may read them but not produce to or delete them. */
 export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state']);
 
@@ -48,6 +54,15 @@ export function topicNameProblem(name: string): string | null {
     return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
   }
   return null;
+}
+
+function checkPartitionLimit(partitionCount: number): void {
+  if (partitionCount > MAX_PARTITIONS_PER_TOPIC) {
+    throw new KafkaProtocolError(
+      ErrorCode.INVALID_PARTITIONS,
+      `A topic may have at most ${MAX_PARTITIONS_PER_TOPIC} partitions on this broker, ${partitionCount} were asked for.`,
+    );
+  }
 }
 
 export interface ClusterOptions {
@@ -135,6 +150,7 @@ export class Cluster {
     if (!Number.isInteger(partitionCount) || partitionCount < 1) {
       throw new KafkaProtocolError(ErrorCode.INVALID_PARTITIONS, `Number of partitions must be larger than 0, got ${partitionCount}.`);
     }
+    checkPartitionLimit(partitionCount);
     for (const [configName, value] of Object.entries(configs)) {
       const problem = validateTopicConfig(configName, value);
       if (problem !== null) throw new KafkaProtocolError(ErrorCode.INVALID_CONFIG, problem);
@@ -196,7 +212,14 @@ export class Cluster {
       if (topic === undefined) {
         throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `The topic '${name}' does not exist.`);
       }
+      if (topic.internal) {
+        throw new KafkaProtocolError(
+          ErrorCode.INVALID_REQUEST,
+          `The partitions of internal topic ${name} cannot be changed: groups are placed by partition count.`,
+        );
+      }
       const current = topic.partitions.length;
+      checkPartitionLimit(newTotal);
       if (newTotal <= current) {
         throw new KafkaProtocolError(
           ErrorCode.INVALID_PARTITIONS,

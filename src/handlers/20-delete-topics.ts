@@ -34,6 +34,8 @@ export const deleteTopicsHandler = defineHandler({
       }
       try {
         await broker.cluster.deleteTopic(topic.name);
+        // A topic created later under the same name must not inherit the old one's committed offsets.
+        await broker.groups.onTopicsDeleted([topic.name]);
         responses.push({ name: topic.name, topicId: topic.topicId, errorCode: ErrorCode.NONE, errorMessage: null });
       } catch (error) {
         if (!(error instanceof KafkaProtocolError)) throw error;

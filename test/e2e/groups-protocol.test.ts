@@ -422,3 +422,47 @@ test('static membership on the wire: a restarted instance keeps its assignment w
   const fenced = await client.request(ApiKey.Heartbeat, 4, { groupId: 'statics', generationId: joined.generationId, memberId: joined.memberId, groupInstanceId: 'instance-1' });
   assert.equal(fenced.errorCode, ErrorCode.FENCED_INSTANCE_ID);
 });
+
+test('deleting a topic removes its committed offsets, so a topic recreated under the name starts clean', async () => {
+  const create = () =>
+    client.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name: 'recreated', numPartitions: 1, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+    });
+  const fetchCommitted = async () => {
+    const response = await client.request(ApiKey.OffsetFetch, 5, { groupId: 'recreator', topics: [{ name: 'recreated', partitionIndexes: [0] }] });
+    return response.topics[0].partitions[0].committedOffset as bigint;
+  };
+  assert.equal((await create()).topics[0].errorCode, ErrorCode.NONE);
+  const committed = await client.request(ApiKey.OffsetCommit, 8, {
+    groupId: 'recreator',
+    generationIdOrMemberEpoch: -1,
+    memberId: '',
+    topics: [{ name: 'recreated', partitions: [{ partitionIndex: 0, committedOffset: 42n, committedLeaderEpoch: -1, committedMetadata: null }] }],
+  });
+  assert.equal(committed.topics[0].partitions[0].errorCode, ErrorCode.NONE);
+  assert.equal(await fetchCommitted(), 42n);
+
+  const deleted = await client.request(ApiKey.DeleteTopics, 6, { topics: [{ name: 'recreated', topicId: '00000000-0000-0000-0000-000000000000' }], timeoutMs: 5000 });
+  assert.equal(deleted.responses[0].errorCode, ErrorCode.NONE);
+  assert.equal((await create()).topics[0].errorCode, ErrorCode.NONE);
+  assert.equal(await fetchCommitted(), -1n);
+});
+
+test('the partitions of __consumer_offsets cannot be changed, nor the topic deleted or written by clients', async () => {
+  const grow = await client.request(ApiKey.CreatePartitions, 3, {
+    topics: [{ name: '__consumer_offsets', count: 10, assignments: null }],
+    timeoutMs: 5000,
+    validateOnly: false,
+  });
+  assert.equal(grow.results[0].errorCode, ErrorCode.INVALID_REQUEST);
+  const deleted = await client.request(ApiKey.DeleteTopics, 5, { topicNames: ['__consumer_offsets'], timeoutMs: 5000 });
+  assert.equal(deleted.responses[0].errorCode, ErrorCode.TOPIC_DELETION_DISABLED);
+  const produced = await client.request(ApiKey.Produce, 9, {
+    transactionalId: null,
+    acks: 1,
+    timeoutMs: 5000,
+    topicData: [{ name: '__consumer_offsets', partitionData: [{ index: 0, records: Buffer.alloc(0) }] }],
+  });
+  assert.equal(produced.responses[0].partitionResponses[0].errorCode, ErrorCode.INVALID_TOPIC_EXCEPTION);
+});

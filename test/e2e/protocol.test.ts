@@ -254,3 +254,23 @@ test('fetch returns a first batch larger than the partition limit whole (KIP-74)
     client.close();
   }
 });
+
+test('partition counts are bounded: a request for billions is refused, not attempted', async () => {
+  const client = await WireClient.connect(broker.port);
+  try {
+    const created = await client.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name: 'huge', numPartitions: 2_000_000_000, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+    });
+    assert.equal(created.topics[0].errorCode, ErrorCode.INVALID_PARTITIONS);
+    await createTopic(client, 'grows');
+    const grown = await client.request(ApiKey.CreatePartitions, 3, {
+      topics: [{ name: 'grows', count: 2_000_000_000, assignments: null }],
+      timeoutMs: 5000,
+      validateOnly: false,
+    });
+    assert.equal(grown.results[0].errorCode, ErrorCode.INVALID_PARTITIONS);
+  } finally {
+    client.close();
+  }
+});
