@@ -42,6 +42,9 @@ export class Topic {
  */
 export const MAX_PARTITIONS_PER_TOPIC = 10_000;
 
+/** The most partitions one CreateTopics or CreatePartitions request may add (Kafka's MAX_PARTITIONS_PER_BATCH). */
+export const MAX_PARTITIONS_PER_REQUEST = 10_000;
+
 /** Topics the broker itself owns and writes; clients may read them but not produce to or delete them. */
 export const INTERNAL_TOPICS: ReadonlySet<string> = new Set(['__consumer_offsets', '__transaction_state']);
 
@@ -54,6 +57,13 @@ export function topicNameProblem(name: string): string | null {
     return `Topic name "${name}" is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'`;
   }
   return null;
+}
+
+/** Turns an engine failure into the Kafka error a client can act on; protocol errors pass through. */
+function storageFailure(what: string, error: unknown): KafkaProtocolError {
+  if (error instanceof KafkaProtocolError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new KafkaProtocolError(ErrorCode.KAFKA_STORAGE_ERROR, `Storage failed while ${what}: ${reason}`);
 }
 
 function checkPartitionLimit(partitionCount: number): void {
@@ -171,18 +181,34 @@ export class Cluster {
     return this.serialize(async () => {
       this.validateNewTopic(name, partitionCount, configs, internal);
       const record: TopicRecord = { name, topicId: randomUUID(), partitionCount, configs: { ...configs } };
-      const topic = await this.openTopic(record);
       try {
-        await this.engine.saveTopics([...this.records(), record]);
+        const topic = await this.openTopic(record);
+        try {
+          await this.engine.saveTopics([...this.records(), record]);
+        } catch (error) {
+          await Promise.allSettled(topic.partitions.map((partition) => partition.log.close()));
+          throw error;
+        }
+        this.register(topic);
+        this.logger.info({ topic: name, partitions: partitionCount, topicId: record.topicId }, 'topic created');
+        return topic;
       } catch (error) {
-        await Promise.allSettled(topic.partitions.map((partition) => partition.log.close()));
-        throw error;
+        // Out of disk or file descriptors: leave nothing of the half-made topic behind.
+        await this.removePartitionData(record, 0, partitionCount);
+        throw storageFailure(`creating topic ${name}`, error);
       }
-      this.register(topic);
-      this.logger.info({ topic: name, partitions: partitionCount, topicId: record.topicId }, 'topic created');
-      return topic;
     });
   }
+
+  /** Removes the data of partitions [from, to) of a topic that is not (or no longer) registered. */
+  private async removePartitionData(record: TopicRecord, from: number, to: number): Promise<void> {
+    for (let index = from; index < to; index++) {
+      await this.engine.deletePartition(record, index).catch((error: unknown) => {
+        this.logger.error({ err: error, topic: record.name, partition: index }, 'could not remove partition data');
+      });
+    }
+  }
+
 
   deleteTopic(name: string): Promise<Topic> {
     return this.serialize(async () => {
@@ -231,11 +257,22 @@ export class Cluster {
       if (validateOnly) return;
       const record = topic.record();
       const added: Partition[] = [];
-      for (let index = current; index < newTotal; index++) {
-        const log = await this.engine.openPartition(record, index, logConfigOf(topic.configs));
-        added.push(await Partition.open(name, index, log, this.logger));
+      try {
+        for (let index = current; index < newTotal; index++) {
+          const log = await this.engine.openPartition(record, index, logConfigOf(topic.configs));
+          try {
+            added.push(await Partition.open(name, index, log, this.logger));
+          } catch (error) {
+            await log.close().catch(() => undefined);
+            throw error;
+          }
+        }
+        await this.engine.saveTopics(this.records().map((r) => (r.name === name ? { ...r, partitionCount: newTotal } : r)));
+      } catch (error) {
+        await Promise.allSettled(added.map((partition) => partition.log.close()));
+        await this.removePartitionData(record, current, newTotal);
+        throw storageFailure(`adding partitions to ${name}`, error);
       }
-      await this.engine.saveTopics(this.records().map((r) => (r.name === name ? { ...r, partitionCount: newTotal } : r)));
       topic.partitions.push(...added);
       this.logger.info({ topic: name, partitions: newTotal }, 'partitions added');
     });

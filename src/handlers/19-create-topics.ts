@@ -14,6 +14,7 @@ import {
 import { ZERO_UUID } from '../protocol/primitives/reader.js';
 import { KafkaProtocolError } from '../errors.js';
 import { topicConfigEntries } from '../cluster/topic-configs.js';
+import { MAX_PARTITIONS_PER_REQUEST } from '../cluster/cluster.js';
 import { defineHandler, type BrokerContext } from './handler.js';
 
 type CreatableTopic = CreateTopicsRequest['topics'][number];
@@ -100,6 +101,15 @@ export const createTopicsHandler = defineHandler({
   decodeRequest: decodeCreateTopicsRequest,
   encodeResponse: encodeCreateTopicsResponse,
   async handle(request, { broker }) {
+    // As Kafka: a request adding too many partitions in total is refused whole, before anything is made.
+    const requestedPartitions = request.topics.reduce(
+      (sum, topic) => sum + (topic.assignments.length > 0 ? topic.assignments.length : topic.numPartitions === -1 ? broker.config.defaultPartitions : Math.max(0, topic.numPartitions)),
+      0,
+    );
+    if (requestedPartitions > MAX_PARTITIONS_PER_REQUEST) {
+      const message = `Excessively large number of partitions per request: ${requestedPartitions}, at most ${MAX_PARTITIONS_PER_REQUEST}.`;
+      return { throttleTimeMs: 0, topics: request.topics.map((topic) => failed(topic.name, ErrorCode.POLICY_VIOLATION, message)) };
+    }
     const counts = new Map<string, number>();
     for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
     const topics: TopicResult[] = [];

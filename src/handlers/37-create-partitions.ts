@@ -7,6 +7,7 @@ import {
   type CreatePartitionsRequest,
 } from '../protocol/generated/create-partitions.js';
 import { KafkaProtocolError } from '../errors.js';
+import { MAX_PARTITIONS_PER_REQUEST } from '../cluster/cluster.js';
 import { defineHandler, type BrokerContext } from './handler.js';
 
 async function growTopic(topic: CreatePartitionsRequest['topics'][number], validateOnly: boolean, broker: BrokerContext): Promise<void> {
@@ -39,6 +40,14 @@ export const createPartitionsHandler = defineHandler({
   decodeRequest: decodeCreatePartitionsRequest,
   encodeResponse: encodeCreatePartitionsResponse,
   async handle(request, { broker }) {
+    const added = request.topics.reduce((sum, topic) => {
+      const current = broker.cluster.topic(topic.name)?.partitions.length ?? 0;
+      return sum + Math.max(0, topic.count - current);
+    }, 0);
+    if (added > MAX_PARTITIONS_PER_REQUEST) {
+      const errorMessage = `Excessively large number of partitions per request: ${added}, at most ${MAX_PARTITIONS_PER_REQUEST}.`;
+      return { throttleTimeMs: 0, results: request.topics.map((topic) => ({ name: topic.name, errorCode: ErrorCode.POLICY_VIOLATION, errorMessage })) };
+    }
     const counts = new Map<string, number>();
     for (const topic of request.topics) counts.set(topic.name, (counts.get(topic.name) ?? 0) + 1);
     const results = [];

@@ -262,14 +262,20 @@ test('partition counts are bounded: a request for billions is refused, not attem
       topics: [{ name: 'huge', numPartitions: 2_000_000_000, replicationFactor: 1, assignments: [], configs: [] }],
       timeoutMs: 5000,
     });
-    assert.equal(created.topics[0].errorCode, ErrorCode.INVALID_PARTITIONS);
+    assert.equal(created.topics[0].errorCode, ErrorCode.POLICY_VIOLATION, 'more than a request may add');
+    const tooManyForOneTopic = await client.request(ApiKey.CreateTopics, 7, {
+      topics: [{ name: 'huge', numPartitions: 10_001, replicationFactor: 1, assignments: [], configs: [] }],
+      timeoutMs: 5000,
+      validateOnly: true,
+    });
+    assert.equal(tooManyForOneTopic.topics[0].errorCode, ErrorCode.POLICY_VIOLATION);
     await createTopic(client, 'grows');
     const grown = await client.request(ApiKey.CreatePartitions, 3, {
       topics: [{ name: 'grows', count: 2_000_000_000, assignments: null }],
       timeoutMs: 5000,
       validateOnly: false,
     });
-    assert.equal(grown.results[0].errorCode, ErrorCode.INVALID_PARTITIONS);
+    assert.equal(grown.results[0].errorCode, ErrorCode.POLICY_VIOLATION);
   } finally {
     client.close();
   }

@@ -155,8 +155,24 @@ export class FilePartitionLog implements PartitionLog {
    */
   static async open(options: FilePartitionLogOptions): Promise<FilePartitionLog> {
     const log = new FilePartitionLog(options);
-    await log.load();
+    try {
+      await log.load();
+    } catch (error) {
+      // Out of file descriptors, say: release what the failed load opened, so nothing leaks.
+      await Promise.allSettled(log.segmentsSeenByLoad.map((segment) => segment.closeHandle()));
+      throw error;
+    }
+    log.segmentsSeenByLoad = [];
     return log;
+  }
+
+  /** Every segment `load` created or opened, closed again if it fails. */
+  private segmentsSeenByLoad: LogSegment[] = [];
+
+  private async createSegmentDuringLoad(baseOffset: bigint): Promise<LogSegment> {
+    const segment = await LogSegment.create(this.directory, baseOffset, this.clock(), this.hooks);
+    this.segmentsSeenByLoad.push(segment);
+    return segment;
   }
 
   private async load(): Promise<void> {
@@ -190,13 +206,14 @@ export class FilePartitionLog implements PartitionLog {
       const info = stats[i]!;
       return LogSegment.existing(this.directory, base, { size: info.size, mtimeMs: info.mtimeMs, birthtimeMs: info.birthtimeMs }, this.hooks);
     });
+    this.segmentsSeenByLoad.push(...segments);
     for (let i = 0; i + 1 < segments.length; i++) segments[i]!.nextOffset = segments[i + 1]!.baseOffset;
 
     if (segments.length > 0) {
       segments = recover ? await this.recoverSegments(segments) : await this.loadCleanTail(segments);
     }
     if (segments.length === 0) {
-      segments = [await LogSegment.create(this.directory, checkpoint.logStartOffset, this.clock(), this.hooks)];
+      segments = [await this.createSegmentDuringLoad(checkpoint.logStartOffset)];
       await fsyncDirectory(this.directory);
     }
     let active = segments[segments.length - 1]!;
@@ -205,7 +222,7 @@ export class FilePartitionLog implements PartitionLog {
       // Recovery lost data up to past the log start offset: start over, empty, at the log start
       // (what Kafka does), so no offset below it is ever handed out again.
       for (const segment of segments) await segment.retire();
-      active = await LogSegment.create(this.directory, logStart, this.clock(), this.hooks);
+      active = await this.createSegmentDuringLoad(logStart);
       await fsyncDirectory(this.directory);
       segments = [active];
     }
