@@ -1,6 +1,7 @@
 /**
- * ListOffsets (2), v1+: the earliest, latest or max-timestamp offset of a partition, or the first
- * offset whose record timestamp is at or after a given time.
+ * ListOffsets (2): the earliest, latest or max-timestamp offset of a partition, or the first offset
+ * whose record timestamp is at or after a given time. v0 answers in its old shape, a list holding
+ * that one offset (Kafka's v0 listed segment base offsets before the time; clients ask for one).
  */
 import { ApiKey } from '../protocol/generated/api-keys.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
@@ -40,11 +41,12 @@ async function lookup(partition: Partition, timestamp: bigint): Promise<Timestam
 
 export const listOffsetsHandler = defineHandler({
   apiKey: ApiKey.ListOffsets,
-  minVersion: 1,
+  minVersion: 0,
   maxVersion: 9,
   decodeRequest: decodeListOffsetsRequest,
   encodeResponse: encodeListOffsetsResponse,
-  async handle(request, { broker }) {
+  async handle(request, { header, broker }) {
+    const oldStyle = header.apiVersion === 0;
     const topics = await Promise.all(
       request.topics.map(async (requested) => ({
         name: requested.name,
@@ -68,6 +70,10 @@ export const listOffsetsHandler = defineHandler({
             } catch (error) {
               broker.logger.error({ err: error, topic: requested.name, partition: p.partitionIndex }, 'offset lookup failed');
               return failed(ErrorCode.KAFKA_STORAGE_ERROR);
+            }
+            if (oldStyle) {
+              const offset = found?.offset ?? partition.highWatermark;
+              return { partitionIndex: p.partitionIndex, errorCode: ErrorCode.NONE, oldStyleOffsets: p.maxNumOffsets > 0 ? [offset] : [] };
             }
             return {
               partitionIndex: p.partitionIndex,

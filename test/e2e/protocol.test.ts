@@ -280,3 +280,25 @@ test('partition counts are bounded: a request for billions is refused, not attem
     client.close();
   }
 });
+
+test('ListOffsets v0 answers in its old shape: one offset for latest, earliest and a time', async () => {
+  const client = await WireClient.connect(broker.port);
+  try {
+    await createTopic(client, 'list-offsets-v0');
+    await produce(client, 'list-offsets-v0', buildRecordBatch([{ value: 'a', timestamp: 1000n }, { value: 'b', timestamp: 2000n }]));
+    const ask = async (timestamp: bigint) => {
+      const response = await client.request(ApiKey.ListOffsets, 0, {
+        replicaId: -1,
+        topics: [{ name: 'list-offsets-v0', partitions: [{ partitionIndex: 0, timestamp, maxNumOffsets: 1 }] }],
+      });
+      assert.equal(response.topics[0].partitions[0].errorCode, ErrorCode.NONE);
+      return response.topics[0].partitions[0].oldStyleOffsets as bigint[];
+    };
+    assert.deepEqual(await ask(-1n), [2n]);
+    assert.deepEqual(await ask(-2n), [0n]);
+    assert.deepEqual(await ask(1500n), [1n]);
+    assert.deepEqual(await ask(9000n), [2n], 'no record that late: the log end');
+  } finally {
+    client.close();
+  }
+});
