@@ -7,8 +7,11 @@
  * producer-state check of a batch always sees every earlier batch of the same producer.
  *
  * Producer state survives restarts: `open` restores the last snapshot and replays the batches
- * written after it; a snapshot is written on clean close and after every SNAPSHOT_INTERVAL_BYTES of
- * appends (Kafka snapshots at segment roll), so a crash leaves only a bounded tail to replay.
+ * written after it. A snapshot only describes batches already on stable storage (below the log's
+ * durable offset), so a power loss can never leave it ahead of the log; it is taken on clean close
+ * and, at most every SNAPSHOT_INTERVAL_BYTES of appends, whenever the durable offset has moved
+ * (acks=all appends move it continuously, acks=1 traffic at each segment roll — where Kafka takes
+ * its snapshots). Taking one never forces an fsync.
  */
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { completeBatchSize, isLogAppendTime, readBatchHeader, type RecordBatchHeader } from '../protocol/records/record-batch.js';
@@ -35,6 +38,8 @@ export class Partition {
   private readonly appendListeners = new Set<() => void>();
   private readonly logger: Logger;
   private bytesSinceSnapshot = 0;
+  /** The end offset of the last snapshot written or restored. */
+  private snapshotOffset = -1n;
   private snapshotting: Promise<void> | null = null;
 
   private constructor(topicName: string, index: number, log: PartitionLog, logger: Logger) {
@@ -79,7 +84,9 @@ export class Partition {
       (result) => {
         this.notifyAppend();
         this.bytesSinceSnapshot += size;
-        if (this.bytesSinceSnapshot >= SNAPSHOT_INTERVAL_BYTES) void this.snapshotProducerState();
+        if (this.bytesSinceSnapshot >= SNAPSHOT_INTERVAL_BYTES && this.log.durableOffset > this.snapshotOffset) {
+          void this.snapshotProducerState();
+        }
         return { errorCode: ErrorCode.NONE, result };
       },
       (error: unknown) => ({ errorCode: ErrorCode.KAFKA_STORAGE_ERROR, message: `append failed: ${String(error)}` }),
@@ -108,20 +115,20 @@ export class Partition {
   /** Writes a final producer-state snapshot when anything changed, then closes the log. */
   async close(): Promise<void> {
     await this.snapshotting;
-    if (this.producers.dirty || this.bytesSinceSnapshot > 0) await this.snapshotProducerState();
+    if (this.producers.dirty || this.bytesSinceSnapshot > 0) {
+      await this.log.flush();
+      await this.snapshotProducerState();
+    }
     await this.log.close();
   }
 
-  /**
-   * Snapshots the producer state up to what is on stable storage: the end offset is taken before a
-   * flush, so the snapshot never describes batches a crash could still take away.
-   */
+  /** Snapshots the producer state up to the log's durable offset (see the class comment). */
   private snapshotProducerState(): Promise<void> {
     this.snapshotting ??= (async () => {
       try {
         this.bytesSinceSnapshot = 0;
-        const endOffset = this.log.logEndOffset;
-        await this.log.flush();
+        const endOffset = this.log.durableOffset;
+        this.snapshotOffset = endOffset;
         this.producers.expire(Date.now());
         const dirtyBefore = this.producers.dirty;
         this.producers.dirty = false;
@@ -145,6 +152,7 @@ export class Partition {
     const logEnd = this.log.logEndOffset;
     const snapshot = await this.log.readProducerSnapshot();
     let offset = (snapshot === null ? null : this.producers.restore(snapshot, logStart, logEnd)) ?? logStart;
+    this.snapshotOffset = offset;
     const nowMs = Date.now();
     let replayed = 0;
     while (offset < logEnd) {

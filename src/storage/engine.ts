@@ -70,6 +70,11 @@ export interface PartitionLog {
    * are not counted (offsets are nevertheless assigned to them in call order).
    */
   readonly logEndOffset: bigint;
+  /**
+   * Every batch below this offset is on stable storage (fsynced): it survives a power loss, not
+   * only a crash of the process. Advances with durable appends, flushes and sealed segments.
+   */
+  readonly durableOffset: bigint;
   /** Bytes of log data held for this partition (committed writes only). */
   readonly sizeInBytes: number;
 

@@ -186,45 +186,46 @@ export function validateProducedBatch(records: Buffer, maxMessageBytes: number):
 /**
  * Walks uncompressed records: each is `length varint` then that many bytes, and its offsetDelta
  * (the third field) must equal its index. Returns a description of the first problem, or null.
+ * This runs for every produced batch, so it allocates nothing per record: varints are decoded
+ * inline, with the position kept in a local.
  */
 function checkUncompressedRecords(buffer: Buffer, start: number, end: number, count: number): string | null {
   let at = start;
   for (let index = 0; index < count; index++) {
-    const length = readZigZagVarint(buffer, at, end);
-    if (length === null) return `record ${index}: truncated length`;
-    at = length.next;
-    if (length.value <= 0 || length.value > end - at) return `record ${index}: length ${length.value} overruns the batch`;
-    const recordEnd = at + length.value;
-    // attributes int8, then timestampDelta varlong, then offsetDelta varint.
-    const timestampDelta = skipVarint(buffer, at + 1, recordEnd);
-    if (timestampDelta < 0) return `record ${index}: truncated timestamp delta`;
-    const offsetDelta = readZigZagVarint(buffer, timestampDelta, recordEnd);
-    if (offsetDelta === null) return `record ${index}: truncated offset delta`;
-    if (offsetDelta.value !== index) return `record ${index} has offset delta ${offsetDelta.value}`;
+    // length (zig-zag varint)
+    let raw = 0;
+    let shift = 0;
+    let byte = 0x80;
+    while ((byte & 0x80) !== 0) {
+      if (at >= end || shift > 28) return `record ${index}: truncated length`;
+      byte = buffer[at++]!;
+      raw |= (byte & 0x7f) << shift;
+      shift += 7;
+    }
+    const length = (raw >>> 1) ^ -(raw & 1);
+    if (length <= 0 || length > end - at) return `record ${index}: length ${length} overruns the batch`;
+    const recordEnd = at + length;
+    // attributes int8, then timestampDelta (varlong, skipped), then offsetDelta (zig-zag varint).
+    let cursor = at + 1;
+    let skipped = 0;
+    do {
+      if (cursor >= recordEnd || skipped++ === 10) return `record ${index}: truncated timestamp delta`;
+    } while ((buffer[cursor++]! & 0x80) !== 0);
+    raw = 0;
+    shift = 0;
+    byte = 0x80;
+    while ((byte & 0x80) !== 0) {
+      if (cursor >= recordEnd || shift > 28) return `record ${index}: truncated offset delta`;
+      byte = buffer[cursor++]!;
+      raw |= (byte & 0x7f) << shift;
+      shift += 7;
+    }
+    const offsetDelta = (raw >>> 1) ^ -(raw & 1);
+    if (offsetDelta !== index) return `record ${index} has offset delta ${offsetDelta}`;
     at = recordEnd;
   }
   if (at !== end) return `${end - at} bytes follow the last of ${count} records`;
   return null;
-}
-
-function readZigZagVarint(buffer: Buffer, at: number, end: number): { value: number; next: number } | null {
-  let raw = 0;
-  let shift = 0;
-  while (at < end && shift <= 28) {
-    const byte = buffer[at++]!;
-    raw |= (byte & 0x7f) << shift;
-    if ((byte & 0x80) === 0) return { value: (raw >>> 1) ^ -(raw & 1), next: at };
-    shift += 7;
-  }
-  return null;
-}
-
-/** Position after a varint/varlong (up to 10 bytes), or -1 if it runs past `end`. */
-function skipVarint(buffer: Buffer, at: number, end: number): number {
-  for (let i = 0; i < 10 && at < end; i++) {
-    if ((buffer[at++]! & 0x80) === 0) return at;
-  }
-  return -1;
 }
 
 /**

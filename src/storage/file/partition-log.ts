@@ -115,6 +115,8 @@ export class FilePartitionLog implements PartitionLog {
   /** Offset the next append() call gets (ahead of endOffset while writes are queued). */
   private nextOffset = 0n;
   private recoveryPoint = 0n;
+  /** Everything below this offset has been fsynced (see PartitionLog.durableOffset). */
+  private syncedOffset = 0n;
 
   private readonly queue: Array<AppendTask | ControlTask> = [];
   private draining = false;
@@ -236,6 +238,9 @@ export class FilePartitionLog implements PartitionLog {
     this.startOffset = logStart;
     this.endOffset = active.nextOffset;
     this.nextOffset = active.nextOffset;
+    // A clean close fsynced everything; after a crash only what the recovery point vouches for is
+    // known to be on disk (the rest may sit in the page cache).
+    this.syncedOffset = recover && this.recoveryPoint < this.endOffset ? this.recoveryPoint : this.endOffset;
     if (this.recoveryPoint > this.endOffset) {
       // The recovery point must never claim data that recovery cut off: segments written later at
       // those offsets would otherwise be trusted without a scan after the next crash.
@@ -333,6 +338,10 @@ export class FilePartitionLog implements PartitionLog {
 
   get logEndOffset(): bigint {
     return this.endOffset;
+  }
+
+  get durableOffset(): bigint {
+    return this.syncedOffset;
   }
 
   get sizeInBytes(): number {
@@ -559,6 +568,8 @@ export class FilePartitionLog implements PartitionLog {
     }
     const segments = [...this.dirtySegments];
     this.dirtySegments.clear();
+    // Every write completed so far went to one of these segments: this round makes them durable.
+    const covered = this.endOffset;
     this.syncRunning = true;
     void (async () => {
       try {
@@ -571,6 +582,7 @@ export class FilePartitionLog implements PartitionLog {
           }
         }
         this.stats.groupCommits++;
+        if (covered > this.syncedOffset) this.syncedOffset = covered;
         for (const waiter of waiters) waiter.resolve();
       } catch (error) {
         // An fsync failure means data may be lost: fail every waiter and the partition (fsyncgate:

@@ -85,6 +85,11 @@ export class MemoryPartitionLog implements PartitionLog {
     return this.state.logEndOffset;
   }
 
+  /** Nothing in memory survives a power loss; within the process every append is as durable as it gets. */
+  get durableOffset(): bigint {
+    return this.state.logEndOffset;
+  }
+
   get sizeInBytes(): number {
     let total = 0;
     for (const segment of this.state.segments) total += segment.size;

@@ -128,6 +128,25 @@ describe('file engine: on-disk layout', () => {
 });
 
 describe('file engine: durability and group commit', () => {
+  it('reports as durable only what an fsync covered: durable appends, flushes and a clean reopen', async () => {
+    await withTempDir(async (dir) => {
+      const first = await openLog(dir);
+      assert.equal(first.log.durableOffset, 0n);
+      await append(first.log, batchOf(2), true);
+      assert.equal(first.log.durableOffset, 2n, 'an acks=all append is durable when it resolves');
+      await append(first.log, batchOf(3));
+      assert.equal(first.log.logEndOffset, 5n);
+      assert.equal(first.log.durableOffset, 2n, 'an acks=1 append is written, not yet fsynced');
+      await first.log.flush();
+      assert.equal(first.log.durableOffset, 5n);
+      await append(first.log, batchOf(1));
+      await first.engine.close();
+      const second = await openLog(dir);
+      assert.equal(second.log.durableOffset, 6n, 'a clean close fsynced everything');
+      await second.engine.close();
+    });
+  });
+
   it('covers many concurrent durable appends with far fewer fsyncs', async () => {
     await withTempDir(async (dir) => {
       const { engine, log } = await openLog(dir, { segmentBytes: 1 << 20 });
