@@ -18,6 +18,7 @@
  *   recovery rebuilds the active segment's indexes anyway.
  */
 import { open, rename, unlink, readFile, type FileHandle } from 'node:fs/promises';
+import { writev } from 'node:fs';
 import { join } from 'node:path';
 import type { StampedBatch } from './batches.js';
 import { OffsetIndex } from './offset-index.js';
@@ -304,7 +305,7 @@ export class LogSegment {
     let remaining = buffers;
     let left = totalBytes;
     while (left > 0) {
-      const { bytesWritten } = await handle.writev(remaining, position);
+      const bytesWritten = await writevAt(handle.fd, remaining, position);
       if (bytesWritten === left) return;
       if (bytesWritten <= 0) throw new Error(`short write to ${this.logPath}`);
       // Short write: continue after the bytes that made it.
@@ -418,4 +419,14 @@ async function readIfExists(path: string): Promise<Buffer | null> {
     if (isNotFound(error)) return null;
     throw error;
   }
+}
+
+/**
+ * Positional writev through the callback API on the handle's descriptor: on the append hot path it
+ * costs measurably less than FileHandle.writev's promise machinery.
+ */
+function writevAt(fd: number, buffers: Buffer[], position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    writev(fd, buffers, position, (error, bytesWritten) => (error ? reject(error) : resolve(bytesWritten)));
+  });
 }
