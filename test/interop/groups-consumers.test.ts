@@ -5,6 +5,11 @@
  * commits, and must see exactly what was produced. The committed offsets must then survive a broker
  * restart, so that a member rejoining its group gets only what was produced after its commit.
  *
+ * The Node group consumers (KafkaJS and @platformatic/kafka) also read back the matrix's whole data
+ * set (helpers/matrix-data.ts: every producing client, every codec) as far as they can decode it,
+ * byte-exact, before and after the broker restarts: KafkaJS none and gzip (all it has without
+ * add-on codecs), @platformatic/kafka what it decompresses on this Node version.
+ *
  * This is the part of the suite that needs the group coordinator (FindCoordinator, JoinGroup,
  * SyncGroup, Heartbeat, OffsetCommit, OffsetFetch, LeaveGroup). Like the matrix, the broker runs
  * from the CLI behind the recording proxy, so the group API versions each client used are reported.
@@ -23,7 +28,8 @@ import { KCAT, PYTHON, loadConfluentJs } from './helpers/clients.js';
 import { jsonLines, runOk } from './helpers/process.js';
 import { PARTITIONS, compareReading, expectedRecords, makeMessages, type ConsumedRecord, type ExpectedRecord, type Header, type ProducerCapabilities } from './helpers/dataset.js';
 import { confluentPythonProducer, kafkajsProducer, withTimeout, type Job } from './helpers/producers.js';
-import { CONSUME_PY, KCAT_FORMAT, parseKcatOutput, recordFromJson } from './helpers/consumers.js';
+import { CONSUME_PY, KCAT_FORMAT, parseKcatOutput, platformaticConsumer, recordFromJson } from './helpers/consumers.js';
+import { decodableBy, matrixTopics, produceMatrix } from './helpers/matrix-data.js';
 
 const TOPICS = ['grp-librdkafka-gzip', 'grp-kafkajs-none'];
 const CONSUMER_DEADLINE_MS = 45_000;
@@ -33,6 +39,13 @@ let proxy: SniffProxy;
 let broker: CliBroker;
 let bootstrap: string;
 const expected: ExpectedRecord[] = [];
+
+/** The matrix's data set, on topics of its own. */
+const matrixTopicOf = (producer: string, codec: string) => `gm-${producer}-${codec}`;
+const MATRIX_TOPICS = matrixTopics(matrixTopicOf);
+let matrixExpected: ExpectedRecord[] = [];
+/** What KafkaJS decompresses without add-on codec packages. */
+const KAFKAJS_GROUP_CONSUMER = { codecs: ['none', 'gzip'] };
 
 /** What every group consumer here can represent: KafkaJS keeps headers in an object (no duplicate names, no null values). */
 const caps: ProducerCapabilities = {
@@ -58,7 +71,7 @@ before(async () => {
   bootstrap = `127.0.0.1:${proxy.port}`;
   const admin = new kafkajs.Kafka({ clientId: 'groups-admin', brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING }).admin();
   await admin.connect();
-  await admin.createTopics({ topics: TOPICS.map((topic) => ({ topic, numPartitions: PARTITIONS })) });
+  await admin.createTopics({ topics: [...TOPICS, ...MATRIX_TOPICS].map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
   await admin.disconnect();
 
   const produce = async (producer: typeof kafkajsProducer, topic: string, codec: string) => {
@@ -70,6 +83,7 @@ before(async () => {
   // librdkafka (through confluent-kafka for Python) writes gzip, KafkaJS uncompressed.
   await produce(confluentPythonProducer, TOPICS[0]!, 'gzip');
   await produce(kafkajsProducer, TOPICS[1]!, 'none');
+  matrixExpected = await produceMatrix(bootstrap, matrixTopicOf);
 });
 
 after(async () => {
@@ -84,20 +98,25 @@ function assertReadExactly(consumer: string, records: ConsumedRecord[]): void {
   assert.equal(records.length, expected.length);
 }
 
+/**
+ * KafkaJS hands out headers as an object: a repeated name becomes an array at the name's first
+ * position (the original order survives when repeats are adjacent, as in the matrix data set), and a
+ * null value stays null.
+ */
 function headersFromObject(headers: Record<string, Buffer | string | Array<Buffer | string> | undefined> | undefined): Header[] {
   return Object.entries(headers ?? {}).flatMap(([key, value]) =>
-    (Array.isArray(value) ? value : [value]).map((v) => ({ key, value: v === undefined ? null : Buffer.from(v) })),
+    (Array.isArray(value) ? value : [value]).map((v) => ({ key, value: v === undefined || v === null ? null : Buffer.from(v) })),
   );
 }
 
 /** KafkaJS: subscribe from the beginning, read everything, commit (after each batch), leave. */
-async function readWithKafkaJs(groupId: string, count: number, lingerMs = 0): Promise<ConsumedRecord[]> {
+async function readWithKafkaJs(groupId: string, count: number, lingerMs = 0, topics: string[] = TOPICS): Promise<ConsumedRecord[]> {
   const kafka = new kafkajs.Kafka({ clientId: `kafkajs-${groupId}`, brokers: [bootstrap], logLevel: kafkajs.logLevel.NOTHING });
   const consumer = kafka.consumer({ groupId, sessionTimeout: 10_000, heartbeatInterval: 500 });
   const records: ConsumedRecord[] = [];
   await consumer.connect();
   try {
-    await consumer.subscribe({ topics: TOPICS, fromBeginning: true });
+    await consumer.subscribe({ topics, fromBeginning: true });
     await withTimeout(
       new Promise<void>((resolve, reject) => {
         consumer.on(consumer.events.CRASH, (event: { payload: { error: Error } }) => reject(event.payload.error));
@@ -131,11 +150,12 @@ test('KafkaJS reads everything through a consumer group', { timeout: 90_000 }, a
   assertReadExactly('kafkajs', await readWithKafkaJs('g-kafkajs', expected.length));
 });
 
-test('@platformatic/kafka reads everything through a consumer group', { timeout: 90_000 }, async () => {
-  const consumer = new PlatformaticConsumer({ clientId: 'platformatic-group', groupId: 'g-platformatic', bootstrapBrokers: [bootstrap], sessionTimeout: 10_000, heartbeatInterval: 500 });
+/** @platformatic/kafka: consume() from the earliest offset with autocommit, until `count` records arrived. */
+async function readWithPlatformatic(groupId: string, topics: string[], count: number): Promise<ConsumedRecord[]> {
+  const consumer = new PlatformaticConsumer({ clientId: 'platformatic-group', groupId, bootstrapBrokers: [bootstrap], sessionTimeout: 10_000, heartbeatInterval: 500 });
   const records: ConsumedRecord[] = [];
   try {
-    const stream = await withTimeout(consumer.consume({ topics: TOPICS, mode: 'earliest', autocommit: true }), CONSUMER_DEADLINE_MS, 'platformatic consume()');
+    const stream = await withTimeout(consumer.consume({ topics, mode: 'earliest', autocommit: true }), CONSUMER_DEADLINE_MS, 'platformatic consume()');
     await withTimeout(
       new Promise<void>((resolve, reject) => {
         stream.on('error', reject);
@@ -149,17 +169,49 @@ test('@platformatic/kafka reads everything through a consumer group', { timeout:
             value: message.value ?? null,
             headers: [...message.headers].map(([key, value]) => ({ key: key.toString('utf8'), value: value ?? null })),
           });
-          if (records.length >= expected.length) resolve();
+          if (records.length >= count) resolve();
         });
       }),
       CONSUMER_DEADLINE_MS,
-      `platformatic group (${records.length} of ${expected.length} records)`,
+      `platformatic group ${groupId} (${records.length} of ${count} records)`,
     );
     await stream.close();
   } finally {
     await consumer.close(true);
   }
-  assertReadExactly('platformatic', records);
+  return records;
+}
+
+test('@platformatic/kafka reads everything through a consumer group', { timeout: 90_000 }, async () => {
+  assertReadExactly('platformatic', await readWithPlatformatic('g-platformatic', TOPICS, expected.length));
+});
+
+/**
+ * KafkaJS and @platformatic/kafka, each in a group of its own, read every matrix topic they can
+ * decode from the beginning and must report exactly what each producer wrote.
+ */
+async function readMatrixWithNodeGroupConsumers(t: { test: (name: string, fn: (t: any) => Promise<void>) => Promise<void> }, phase: string): Promise<void> {
+  assert.ok(matrixExpected.length > 0, 'the matrix data set was produced');
+  const readers = [
+    { name: 'kafkajs', consumer: KAFKAJS_GROUP_CONSUMER, read: (group: string, topics: string[], count: number) => readWithKafkaJs(group, count, 0, topics) },
+    { name: 'platformatic', consumer: platformaticConsumer, read: readWithPlatformatic },
+  ];
+  for (const reader of readers) {
+    await t.test(reader.name, async (st: { diagnostic: (message: string) => void }) => {
+      const { wanted, skipped } = decodableBy(reader.consumer, matrixExpected);
+      const topics = [...new Set(wanted.map((e) => e.topic))];
+      st.diagnostic(`${reader.name} reads ${topics.length} topics (${wanted.length} records) of ${new Set(wanted.map((e) => e.producer)).size} producers`);
+      if (skipped.length > 0) st.diagnostic(`${reader.name} does not read: ${skipped.join('; ')}`);
+      const records = await reader.read(`g-matrix-${reader.name}-${phase.replace(/\W+/g, '-')}`, topics, wanted.length);
+      const problems = compareReading(`${reader.name} (group, ${phase})`, wanted, records);
+      assert.deepEqual(problems, [], `${reader.name} (${phase}) read something else than was produced:\n\n${problems.join('\n\n')}`);
+      assert.equal(records.length, wanted.length);
+    });
+  }
+}
+
+test('the Node group consumers read every matrix producer’s records they can decode, byte-exact', { timeout: 180_000 }, async (t) => {
+  await readMatrixWithNodeGroupConsumers(t, 'before restart');
 });
 
 for (const client of ['kafka-python', 'confluent'] as const) {
@@ -269,6 +321,10 @@ test('committed offsets survive a restart: a member rejoining its group gets onl
     [[TOPICS[1], 0, Number(sent!.baseOffset), 'only this one']],
     'the rejoining member resumes from its committed offsets',
   );
+});
+
+test('after the restart, the Node group consumers read every matrix producer’s records again', { timeout: 180_000 }, async (t) => {
+  await readMatrixWithNodeGroupConsumers(t, 'after restart');
 });
 
 test('every group client negotiated API versions within the broker’s advertised ranges', async (t) => {

@@ -18,26 +18,8 @@ import { startCliBroker, type CliBroker } from './helpers/cli-broker.js';
 import { SniffProxy } from './helpers/sniff-proxy.js';
 import { KCAT } from './helpers/clients.js';
 import { runOk } from './helpers/process.js';
-import {
-  PARTITIONS,
-  compareReading,
-  expectedRecords,
-  makeMessages,
-  type ConsumedRecord,
-  type ExpectedRecord,
-} from './helpers/dataset.js';
-import {
-  confluentJsProducer,
-  confluentPythonProducer,
-  kafkaPythonProducer,
-  kafkajsProducer,
-  kcatProducer,
-  platformaticCodecs,
-  platformaticProducer,
-  withKcatHeaders,
-  type Job,
-  type ProducerClient,
-} from './helpers/producers.js';
+import { PARTITIONS, compareReading, expectedRecords, type ConsumedRecord, type ExpectedRecord } from './helpers/dataset.js';
+import { MATRIX_PRODUCERS, matrixJobs, matrixTopics } from './helpers/matrix-data.js';
 import {
   confluentJsConsumer,
   confluentPythonConsumer,
@@ -54,18 +36,11 @@ let proxy: SniffProxy;
 let broker: CliBroker;
 let bootstrap: string;
 
-const producers: ProducerClient[] = [
-  kcatProducer,
-  kafkaPythonProducer,
-  confluentPythonProducer,
-  confluentJsProducer,
-  kafkajsProducer,
-  { ...platformaticProducer, codecs: await platformaticCodecs() },
-];
+const producers = MATRIX_PRODUCERS;
 const consumers: ConsumerClient[] = [kcatConsumer, kafkaPythonConsumer, confluentPythonConsumer, confluentJsConsumer, platformaticConsumer];
 
 const topicOf = (producer: string, codec: string) => `ix-${producer}-${codec}`;
-const allTopics = producers.flatMap((p) => p.codecs.map((codec) => topicOf(p.name, codec)));
+const allTopics = matrixTopics(topicOf);
 
 /** Everything acknowledged so far, in (topic, partition, offset) order of production. */
 const expected: ExpectedRecord[] = [];
@@ -141,11 +116,7 @@ test('kcat -L shows the broker at its advertised address and every topic with it
 test('every producer writes every codec it supports, and the acknowledged offsets follow send order', async (t) => {
   for (const producer of producers) {
     await t.test(`${producer.name} (${producer.codecs.join(', ')})`, async () => {
-      const jobs: Job[] = producer.codecs.map((codec) => {
-        let messages = makeMessages(producer.name, codec, producer.caps);
-        if (producer === kcatProducer) messages = withKcatHeaders(messages);
-        return { topic: topicOf(producer.name, codec), codec, messages };
-      });
+      const jobs = matrixJobs(producer, topicOf);
       const started = Date.now();
       const outcome = await timed(`produce ${producer.name}`, () => producer.produce(bootstrap, jobs));
       const finished = Date.now();
