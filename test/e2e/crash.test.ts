@@ -20,6 +20,7 @@ import { WireClient } from '../helpers/wire-client.js';
 import { ApiKey } from '../../src/protocol/generated/api-keys.js';
 import { buildRecordBatch, decodeRecordBatches } from '../../src/protocol/records/records.js';
 import { BATCH_LOG_OVERHEAD, Offsets } from '../../src/protocol/records/record-batch.js';
+import { prng } from '../helpers/prng.js';
 
 const TOPIC = 'crash';
 // The idle SIGTERM test auto-creates TOPIC with the default single partition.
@@ -41,17 +42,6 @@ function kafka(port: number, clientId: string) {
     // No retries: a retried send could land twice; an acknowledgement must mean one write.
     retry: { retries: 0 },
   });
-}
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Production {

@@ -20,23 +20,13 @@ import { Offsets } from '../../src/protocol/records/record-batch.js';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
 import { WireClient } from '../helpers/wire-client.js';
 import { startCliBroker } from '../interop/helpers/cli-broker.js';
+import { prng } from '../helpers/prng.js';
 
 const MAX_REQUEST_BYTES = 100 * 1024 * 1024; // Kafka's socket.request.max.bytes default, the broker's too
 let broker: TestBroker;
 let sentinel: WireClient;
 let supported: Map<number, { minVersion: number; maxVersion: number }>;
 let roundTrips = 0;
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A raw TCP connection that records what comes back and when it closes. */
 class Raw {
