@@ -13,6 +13,8 @@
  * last offset) the entry names the batch's base offset, so the reader can verify an entry: the
  * batch found at `position` must start at exactly that offset.
  */
+import { EntryBuffer } from './entry-buffer.js';
+
 export const OFFSET_INDEX_ENTRY_SIZE = 8;
 
 export interface OffsetIndexEntry {
@@ -21,16 +23,14 @@ export interface OffsetIndexEntry {
 }
 
 export class OffsetIndex {
-  private buffer: Buffer;
-  private count = 0;
+  private readonly entries: EntryBuffer;
 
-  private constructor(buffer: Buffer, count: number) {
-    this.buffer = buffer;
-    this.count = count;
+  private constructor(entries: EntryBuffer) {
+    this.entries = entries;
   }
 
   static empty(): OffsetIndex {
-    return new OffsetIndex(Buffer.alloc(16 * OFFSET_INDEX_ENTRY_SIZE), 0);
+    return new OffsetIndex(new EntryBuffer(OFFSET_INDEX_ENTRY_SIZE));
   }
 
   /**
@@ -50,56 +50,41 @@ export class OffsetIndex {
       previousOffset = relativeOffset;
       previousPosition = position;
     }
-    return new OffsetIndex(bytes, count);
+    return new OffsetIndex(new EntryBuffer(OFFSET_INDEX_ENTRY_SIZE, bytes, count));
   }
 
   get entryCount(): number {
-    return this.count;
+    return this.entries.entryCount;
   }
 
   /** Adds an entry; entries that would not strictly increase are ignored. */
   append(relativeOffset: number, position: number): void {
     const last = this.lastEntry();
     if (last !== null && (relativeOffset <= last.relativeOffset || position <= last.position)) return;
-    const at = this.count * OFFSET_INDEX_ENTRY_SIZE;
-    if (at + OFFSET_INDEX_ENTRY_SIZE > this.buffer.length) {
-      const grown = Buffer.alloc(Math.max(this.buffer.length * 2, 256));
-      this.buffer.copy(grown, 0, 0, at);
-      this.buffer = grown;
-    }
-    this.buffer.writeInt32BE(relativeOffset, at);
-    this.buffer.writeInt32BE(position, at + 4);
-    this.count++;
+    this.entries.append((buffer, at) => {
+      buffer.writeInt32BE(relativeOffset, at);
+      buffer.writeInt32BE(position, at + 4);
+    });
   }
 
   entry(index: number): OffsetIndexEntry {
-    const at = index * OFFSET_INDEX_ENTRY_SIZE;
-    return { relativeOffset: this.buffer.readInt32BE(at), position: this.buffer.readInt32BE(at + 4) };
+    const { buffer, at } = this.entries.at(index);
+    return { relativeOffset: buffer.readInt32BE(at), position: buffer.readInt32BE(at + 4) };
   }
 
   lastEntry(): OffsetIndexEntry | null {
-    return this.count === 0 ? null : this.entry(this.count - 1);
+    const count = this.entries.entryCount;
+    return count === 0 ? null : this.entry(count - 1);
   }
 
   /** The entry with the largest relative offset <= `relativeOffset`, or null (start at position 0). */
   lookup(relativeOffset: number): OffsetIndexEntry | null {
-    let low = 0;
-    let high = this.count - 1;
-    let found = -1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      if (this.buffer.readInt32BE(middle * OFFSET_INDEX_ENTRY_SIZE) <= relativeOffset) {
-        found = middle;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
-      }
-    }
+    const found = this.entries.lastWhere((buffer, at) => buffer.readInt32BE(at) <= relativeOffset);
     return found < 0 ? null : this.entry(found);
   }
 
   /** The file image: a view, valid until the next append. */
   bytes(): Buffer {
-    return this.buffer.subarray(0, this.count * OFFSET_INDEX_ENTRY_SIZE);
+    return this.entries.bytes();
   }
 }

@@ -33,6 +33,8 @@ import { STOP_SCAN, type ScannedBatch } from './log-scan.js';
 import { TEMP_SUFFIX, fsyncDirectory, isNotFound, writeFileAtomic } from './fs-util.js';
 import { DELETED_SUFFIX, LOG_SUFFIX, LogSegment, MAX_RELATIVE_OFFSET, type SegmentHooks } from './segment.js';
 import { StorageError } from './storage-error.js';
+import { floorByBaseOffset } from '../floor-by-base-offset.js';
+import { segmentsPastRetention } from '../retention.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 export const RECOVERY_FLAG_FILE = 'recovery-needed';
@@ -619,7 +621,7 @@ export class FilePartitionLog implements PartitionLog {
     const logStartOffset = this.startOffset;
     const empty = { records: Buffer.alloc(0), highWatermark, logStartOffset };
     if (offset >= highWatermark) return empty;
-    for (let i = floorSegment(segments, offset); i < segments.length; i++) {
+    for (let i = floorByBaseOffset(segments, offset); i < segments.length; i++) {
       const segment = segments[i]!;
       if (!segment.acquire()) continue;
       try {
@@ -808,24 +810,10 @@ export class FilePartitionLog implements PartitionLog {
   enforceRetention(nowMs: number): Promise<number> {
     if (this.closed) return Promise.reject(this.closedError());
     return this.enqueueControl(async () => {
-      const { retentionMs, retentionBytes, indexIntervalBytes } = this.config;
       const segments = this.segments;
-      let count = 0;
-      if (retentionMs >= 0) {
-        while (count < segments.length && segments[count]!.size > 0) {
-          const largest = await segments[count]!.largestTimestampForRetention(indexIntervalBytes);
-          if (nowMs - largest <= retentionMs) break;
-          count++;
-        }
-      }
-      if (retentionBytes >= 0) {
-        let excess = -retentionBytes;
-        for (let i = count; i < segments.length; i++) excess += segments[i]!.size;
-        while (count < segments.length && segments[count]!.size > 0 && excess - segments[count]!.size >= 0) {
-          excess -= segments[count]!.size;
-          count++;
-        }
-      }
+      const count = await segmentsPastRetention(segments, this.config, nowMs, (segment) =>
+        segment.largestTimestampForRetention(this.config.indexIntervalBytes),
+      );
       if (count === 0) return 0;
       if (count === segments.length) {
         // Never leave the partition without an active segment: roll first, as Kafka does.
@@ -933,19 +921,3 @@ function ignoreNotFound(error: unknown): void {
   if (!isNotFound(error)) throw error;
 }
 
-/** Index of the last segment whose base offset <= `offset` (0 when `offset` is below them all). */
-function floorSegment(segments: LogSegment[], offset: bigint): number {
-  let low = 0;
-  let high = segments.length - 1;
-  let found = 0;
-  while (low <= high) {
-    const middle = (low + high) >>> 1;
-    if (segments[middle]!.baseOffset <= offset) {
-      found = middle;
-      low = middle + 1;
-    } else {
-      high = middle - 1;
-    }
-  }
-  return found;
-}

@@ -24,7 +24,7 @@ import type { StampedBatch } from './batches.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 import { STOP_SCAN, scanBatches, type ScanOutcome, type ScannedBatch } from './log-scan.js';
-import { isNotFound, offsetFileStem, writeFilesAtomic } from './fs-util.js';
+import { isNotFound, offsetFileStem, readAt, writeFilesAtomic } from './fs-util.js';
 
 export const LOG_SUFFIX = '.log';
 export const INDEX_SUFFIX = '.index';
@@ -374,15 +374,7 @@ export class LogSegment {
 
   /** Reads up to `length` bytes at `position` of the .log. */
   async readBytes(position: number, length: number): Promise<Buffer> {
-    const handle = await this.handle();
-    const buffer = Buffer.allocUnsafe(length);
-    let filled = 0;
-    while (filled < length) {
-      const { bytesRead } = await handle.read(buffer, filled, length - filled, position + filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return filled === length ? buffer : buffer.subarray(0, filled);
+    return readAt(await this.handle(), position, length);
   }
 
   /** Largest timestamp for retention: the batches' max timestamp, else the file's last write. */

@@ -14,6 +14,8 @@
  * one at O has maxTimestamp < T, so a search for the first timestamp >= X may start at the batch of
  * the last entry whose T < X.
  */
+import { EntryBuffer } from './entry-buffer.js';
+
 export const TIME_INDEX_ENTRY_SIZE = 12;
 
 export interface TimeIndexEntry {
@@ -22,16 +24,14 @@ export interface TimeIndexEntry {
 }
 
 export class TimeIndex {
-  private buffer: Buffer;
-  private count = 0;
+  private readonly entries: EntryBuffer;
 
-  private constructor(buffer: Buffer, count: number) {
-    this.buffer = buffer;
-    this.count = count;
+  private constructor(entries: EntryBuffer) {
+    this.entries = entries;
   }
 
   static empty(): TimeIndex {
-    return new TimeIndex(Buffer.alloc(16 * TIME_INDEX_ENTRY_SIZE), 0);
+    return new TimeIndex(new EntryBuffer(TIME_INDEX_ENTRY_SIZE));
   }
 
   /**
@@ -51,11 +51,11 @@ export class TimeIndex {
       previousTimestamp = timestamp;
       previousOffset = relativeOffset;
     }
-    return new TimeIndex(bytes, count);
+    return new TimeIndex(new EntryBuffer(TIME_INDEX_ENTRY_SIZE, bytes, count));
   }
 
   get entryCount(): number {
-    return this.count;
+    return this.entries.entryCount;
   }
 
   /** Adds an entry when `timestamp` is larger than the last one's. */
@@ -63,45 +63,30 @@ export class TimeIndex {
     if (timestamp < 0n) return;
     const last = this.lastEntry();
     if (last !== null && (timestamp <= last.timestamp || relativeOffset < last.relativeOffset)) return;
-    const at = this.count * TIME_INDEX_ENTRY_SIZE;
-    if (at + TIME_INDEX_ENTRY_SIZE > this.buffer.length) {
-      const grown = Buffer.alloc(Math.max(this.buffer.length * 2, 256));
-      this.buffer.copy(grown, 0, 0, at);
-      this.buffer = grown;
-    }
-    this.buffer.writeBigInt64BE(timestamp, at);
-    this.buffer.writeInt32BE(relativeOffset, at + 8);
-    this.count++;
+    this.entries.append((buffer, at) => {
+      buffer.writeBigInt64BE(timestamp, at);
+      buffer.writeInt32BE(relativeOffset, at + 8);
+    });
   }
 
   entry(index: number): TimeIndexEntry {
-    const at = index * TIME_INDEX_ENTRY_SIZE;
-    return { timestamp: this.buffer.readBigInt64BE(at), relativeOffset: this.buffer.readInt32BE(at + 8) };
+    const { buffer, at } = this.entries.at(index);
+    return { timestamp: buffer.readBigInt64BE(at), relativeOffset: buffer.readInt32BE(at + 8) };
   }
 
   lastEntry(): TimeIndexEntry | null {
-    return this.count === 0 ? null : this.entry(this.count - 1);
+    const count = this.entries.entryCount;
+    return count === 0 ? null : this.entry(count - 1);
   }
 
   /** The last entry whose timestamp is < `timestamp`, or null (search from the segment's start). */
   lookupBefore(timestamp: bigint): TimeIndexEntry | null {
-    let low = 0;
-    let high = this.count - 1;
-    let found = -1;
-    while (low <= high) {
-      const middle = (low + high) >>> 1;
-      if (this.buffer.readBigInt64BE(middle * TIME_INDEX_ENTRY_SIZE) < timestamp) {
-        found = middle;
-        low = middle + 1;
-      } else {
-        high = middle - 1;
-      }
-    }
+    const found = this.entries.lastWhere((buffer, at) => buffer.readBigInt64BE(at) < timestamp);
     return found < 0 ? null : this.entry(found);
   }
 
   /** The file image: a view, valid until the next append. */
   bytes(): Buffer {
-    return this.buffer.subarray(0, this.count * TIME_INDEX_ENTRY_SIZE);
+    return this.entries.bytes();
   }
 }

@@ -12,6 +12,8 @@ import type { AppendOptions, AppendResult, LogConfig, PartitionLog, ReadResult, 
 import { stampBatches } from '../file/batches.js';
 import { firstRecordAtOrAfter, maxTimestampRecord } from '../file/batch-timestamps.js';
 import { StorageError } from '../file/storage-error.js';
+import { floorByBaseOffset } from '../floor-by-base-offset.js';
+import { segmentsPastRetention } from '../retention.js';
 
 const MAX_RELATIVE_OFFSET = 2_147_483_647n;
 
@@ -156,7 +158,7 @@ export class MemoryPartitionLog implements PartitionLog {
     const { segments, logEndOffset: highWatermark, logStartOffset } = this.state;
     const result = (records: Buffer): ReadResult => ({ records, highWatermark, logStartOffset });
     if (offset >= highWatermark) return result(Buffer.alloc(0));
-    for (let s = floorSegment(segments, offset); s < segments.length; s++) {
+    for (let s = floorByBaseOffset(segments, offset); s < segments.length; s++) {
       const batches = segments[s]!.batches;
       const first = firstBatchEndingAtOrAfter(batches, offset);
       if (first >= batches.length) continue;
@@ -225,25 +227,10 @@ export class MemoryPartitionLog implements PartitionLog {
 
   async enforceRetention(nowMs: number): Promise<number> {
     this.assertOpen();
-    const { retentionMs, retentionBytes } = this.config;
     const segments = this.state.segments;
-    let count = 0;
-    if (retentionMs >= 0) {
-      while (count < segments.length && segments[count]!.size > 0) {
-        const segment = segments[count]!;
-        const largest = segment.maxTimestamp >= 0n ? Number(segment.maxTimestamp) : segment.lastModifiedMs;
-        if (nowMs - largest <= retentionMs) break;
-        count++;
-      }
-    }
-    if (retentionBytes >= 0) {
-      let excess = -retentionBytes;
-      for (let i = count; i < segments.length; i++) excess += segments[i]!.size;
-      while (count < segments.length && segments[count]!.size > 0 && excess - segments[count]!.size >= 0) {
-        excess -= segments[count]!.size;
-        count++;
-      }
-    }
+    const count = await segmentsPastRetention(segments, this.config, nowMs, (segment) =>
+      segment.maxTimestamp >= 0n ? Number(segment.maxTimestamp) : segment.lastModifiedMs,
+    );
     if (count === 0) return 0;
     if (count === segments.length) this.roll(this.state.logEndOffset, this.clock());
     this.deleteOldestSegments(count);
@@ -283,21 +270,6 @@ export class MemoryPartitionLog implements PartitionLog {
   }
 }
 
-function floorSegment(segments: MemorySegment[], offset: bigint): number {
-  let low = 0;
-  let high = segments.length - 1;
-  let found = 0;
-  while (low <= high) {
-    const middle = (low + high) >>> 1;
-    if (segments[middle]!.baseOffset <= offset) {
-      found = middle;
-      low = middle + 1;
-    } else {
-      high = middle - 1;
-    }
-  }
-  return found;
-}
 
 /** Index of the first batch whose last offset >= `offset` (batches.length when none). */
 function firstBatchEndingAtOrAfter(batches: MemoryBatch[], offset: bigint): number {

@@ -1,0 +1,28 @@
+/**
+ * Kafka's retention rule, shared by every engine: how many of the oldest segments to delete. A
+ * segment goes when its largest timestamp is older than retention.ms, or while the log, without
+ * it, still holds at least retention.bytes. Empty segments are never counted; -1 disables a limit.
+ */
+export async function segmentsPastRetention<Segment extends { readonly size: number }>(
+  segments: readonly Segment[],
+  limits: { retentionMs: number; retentionBytes: number },
+  nowMs: number,
+  largestTimestampMs: (segment: Segment) => number | Promise<number>,
+): Promise<number> {
+  let count = 0;
+  if (limits.retentionMs >= 0) {
+    while (count < segments.length && segments[count]!.size > 0) {
+      if (nowMs - (await largestTimestampMs(segments[count]!)) <= limits.retentionMs) break;
+      count++;
+    }
+  }
+  if (limits.retentionBytes >= 0) {
+    let excess = -limits.retentionBytes;
+    for (let i = count; i < segments.length; i++) excess += segments[i]!.size;
+    while (count < segments.length && segments[count]!.size > 0 && excess - segments[count]!.size >= 0) {
+      excess -= segments[count]!.size;
+      count++;
+    }
+  }
+  return count;
+}
