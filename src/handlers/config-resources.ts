@@ -5,6 +5,7 @@
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { KafkaProtocolError } from '../errors.js';
 import { ConfigSource, ConfigType, topicConfigDefinition, validateTopicConfig } from '../cluster/topic-configs.js';
+import type { Topic } from '../cluster/cluster.js';
 import type { BrokerContext } from './handler.js';
 
 /** Kafka's ConfigResource.Type codes. */
@@ -122,4 +123,43 @@ export function applyIncrementalChanges(
     }
   }
   return validateTopicConfigs(next);
+}
+
+export interface AlterResult {
+  resourceType: number;
+  resourceName: string;
+  errorCode: number;
+  errorMessage: string | null;
+}
+
+/**
+ * The shared shape of AlterConfigs and IncrementalAlterConfigs: for each resource, refuse brokers
+ * and unknown types, find the topic, let `nextConfigs` compute its new overrides (throwing
+ * KafkaProtocolError for invalid ones), and store them unless `validateOnly`.
+ */
+export async function alterTopicConfigs<Resource extends { resourceType: number; resourceName: string }>(
+  broker: BrokerContext,
+  resources: readonly Resource[],
+  validateOnly: boolean,
+  nextConfigs: (topic: Topic, resource: Resource) => Record<string, string>,
+): Promise<AlterResult[]> {
+  const results: AlterResult[] = [];
+  for (const resource of resources) {
+    const base = { resourceType: resource.resourceType, resourceName: resource.resourceName };
+    try {
+      if (resource.resourceType === ResourceType.broker) refuseBrokerChange(broker, resource.resourceName);
+      if (resource.resourceType !== ResourceType.topic) throw unknownResourceType(resource.resourceType);
+      const topic = broker.cluster.topic(resource.resourceName);
+      if (topic === undefined) {
+        throw new KafkaProtocolError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${resource.resourceName} does not exist`);
+      }
+      const next = nextConfigs(topic, resource);
+      if (!validateOnly) await broker.cluster.setTopicConfigs(resource.resourceName, next);
+      results.push({ ...base, errorCode: ErrorCode.NONE, errorMessage: null });
+    } catch (error) {
+      if (!(error instanceof KafkaProtocolError)) throw error;
+      results.push({ ...base, errorCode: error.errorCode, errorMessage: error.message });
+    }
+  }
+  return results;
 }

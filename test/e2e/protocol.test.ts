@@ -302,3 +302,38 @@ test('ListOffsets v0 answers in its old shape: one offset for latest, earliest a
     client.close();
   }
 });
+
+test('IncrementalAlterConfigs: SET, DELETE, APPEND and SUBTRACT on topic configs, with precise refusals', async () => {
+  const client = await WireClient.connect(broker.port);
+  try {
+    await createTopic(client, 'incremental');
+    const alter = async (configs: Array<{ name: string; configOperation: number; value: string | null }>, resourceType = 2, resourceName = 'incremental') => {
+      const response = await client.request(ApiKey.IncrementalAlterConfigs, 1, { resources: [{ resourceType, resourceName, configs }], validateOnly: false });
+      return response.responses[0] as { errorCode: number; errorMessage: string | null };
+    };
+    const describe = async () => {
+      const response = await client.request(ApiKey.DescribeConfigs, 4, {
+        resources: [{ resourceType: 2, resourceName: 'incremental', configurationKeys: ['retention.ms', 'cleanup.policy'] }],
+        includeSynonyms: false,
+        includeDocumentation: false,
+      });
+      return Object.fromEntries(response.results[0].configs.map((c: { name: string; value: string }) => [c.name, c.value]));
+    };
+    assert.equal((await alter([{ name: 'retention.ms', configOperation: 0, value: '1000' }])).errorCode, ErrorCode.NONE);
+    assert.equal((await alter([{ name: 'cleanup.policy', configOperation: 2, value: 'compact' }])).errorCode, ErrorCode.NONE);
+    assert.deepEqual(await describe(), { 'retention.ms': '1000', 'cleanup.policy': 'delete,compact' });
+    assert.equal((await alter([{ name: 'cleanup.policy', configOperation: 3, value: 'delete' }, { name: 'retention.ms', configOperation: 1, value: null }])).errorCode, ErrorCode.NONE);
+    assert.deepEqual(await describe(), { 'retention.ms': '604800000', 'cleanup.policy': 'compact' });
+
+    const invalid = await alter([{ name: 'retention.ms', configOperation: 0, value: 'soon' }]);
+    assert.equal(invalid.errorCode, ErrorCode.INVALID_CONFIG);
+    assert.match(invalid.errorMessage ?? '', /retention\.ms/);
+    assert.equal((await alter([{ name: 'no.such.config', configOperation: 0, value: '1' }])).errorCode, ErrorCode.INVALID_CONFIG);
+    assert.equal((await alter([{ name: 'retention.ms', configOperation: 2, value: '5' }])).errorCode, ErrorCode.INVALID_CONFIG, 'APPEND only applies to lists');
+    assert.equal((await alter([{ name: 'retention.ms', configOperation: 0, value: '5' }], 2, 'missing')).errorCode, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    assert.equal((await alter([{ name: 'log.retention.ms', configOperation: 0, value: '5' }], 4, '1')).errorCode, ErrorCode.INVALID_REQUEST);
+    assert.deepEqual(await describe(), { 'retention.ms': '604800000', 'cleanup.policy': 'compact' }, 'refused changes change nothing');
+  } finally {
+    client.close();
+  }
+});
