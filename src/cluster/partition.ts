@@ -4,7 +4,10 @@
  *
  * Ordering invariant: `append` does everything up to handing the batch to the log synchronously, so
  * produce requests pipelined on one connection reach the log in the order they were sent, and the
- * producer-state check of a batch always sees every earlier batch of the same producer.
+ * producer-state check of a batch always sees every earlier batch of the same producer. A batch that
+ * needs an asynchronous check first (`appendAfterCheck`: the keys of a compressed batch on a
+ * compacted topic) holds back every later append to the partition until it has been handed over,
+ * so the order is kept then too.
  *
  * Producer state survives restarts: `open` restores the last snapshot and replays the batches
  * written after it. A snapshot only describes batches already on stable storage (below the log's
@@ -41,6 +44,8 @@ export class Partition {
   /** The end offset of the last snapshot written or restored. */
   private snapshotOffset = -1n;
   private snapshotting: Promise<void> | null = null;
+  /** Settles when the last append waiting for an asynchronous check has been handed to the log. */
+  private orderedTail: Promise<void> | null = null;
 
   private constructor(topicName: string, index: number, log: PartitionLog, logger: Logger) {
     this.topicName = topicName;
@@ -69,6 +74,44 @@ export class Partition {
    * returned promise settles when the batch is written (or fsynced when `durable`).
    */
   append(batch: Buffer, header: RecordBatchHeader, durable: boolean): Promise<AppendOutcome> {
+    if (this.orderedTail !== null) return this.appendAfterCheck<AppendOutcome>(Promise.resolve(null), batch, header, durable);
+    return this.appendNow(batch, header, durable);
+  }
+
+  /**
+   * Appends once `check` resolves to null, or answers with what it resolved to instead; appends
+   * made after this call wait until this one has been handed to the log (or refused), so call order
+   * is kept. A rejected check refuses the batch as CORRUPT_MESSAGE.
+   */
+  appendAfterCheck<Refusal extends { errorCode: number }>(
+    check: Promise<Refusal | null>,
+    batch: Buffer,
+    header: RecordBatchHeader,
+    durable: boolean,
+  ): Promise<AppendOutcome | Refusal> {
+    const previous = this.orderedTail ?? Promise.resolve();
+    let release!: () => void;
+    const tail = new Promise<void>((resolve) => (release = resolve));
+    this.orderedTail = tail;
+    // The outcome is wrapped so that the chain moves on once the append is handed over, not written.
+    const handed = previous
+      .then(() => check)
+      .then(
+        (refusal): { outcome: Promise<AppendOutcome | Refusal> } => ({
+          outcome: refusal !== null ? Promise.resolve(refusal) : this.appendNow(batch, header, durable),
+        }),
+        (error: unknown): { outcome: Promise<AppendOutcome> } => ({
+          outcome: Promise.resolve({ errorCode: ErrorCode.CORRUPT_MESSAGE, message: `the batch cannot be read: ${String(error)}` }),
+        }),
+      );
+    void handed.then(() => {
+      if (this.orderedTail === tail) this.orderedTail = null;
+      release();
+    });
+    return handed.then((step) => step.outcome);
+  }
+
+  private appendNow(batch: Buffer, header: RecordBatchHeader, durable: boolean): Promise<AppendOutcome> {
     const idempotent = header.producerId >= 0n;
     if (idempotent) {
       const check = this.producers.check(header);

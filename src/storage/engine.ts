@@ -3,9 +3,12 @@
  * segmented log on local disk with Kafka's layout) and `memory/` (ephemeral brokers and tests).
  *
  * Contract shared by every engine:
- * - Offsets are assigned by the engine, in append order, with no gaps between batches.
+ * - Offsets are assigned by the engine, in append order, with no gaps between batches. Compaction
+ *   (cleanup.policy=compact) later removes records and batches, leaving gaps: reads and timestamp
+ *   searches step over them, and the log start and end offsets stay where they were.
  * - Batches are stored exactly as produced; only baseOffset, partitionLeaderEpoch and (for
  *   LogAppendTime topics) the timestamp fields are rewritten, in place, before the bytes are stored.
+ *   The log cleaner alone rebuilds batches of compacted logs (see storage/cleaner.ts).
  * - `append` calls on one partition are applied in call order, even when the caller does not wait
  *   for the previous one; `read` may run concurrently with appends and sees every batch whose append
  *   has resolved (and possibly later ones whose write completed but whose fsync is still running).
@@ -31,6 +34,70 @@ export interface LogConfig {
   indexIntervalBytes: number;
   /** message.timestamp.type */
   timestampType: 'CreateTime' | 'LogAppendTime';
+  /**
+   * cleanup.policy: with `delete`, retention.ms / retention.bytes delete old segments; with
+   * `compact`, the cleaner (`compact`) keeps the latest record of each key. Both may apply.
+   */
+  cleanupPolicy: CleanupPolicy;
+  /** min.cleanable.dirty.ratio: the cleaner skips a log whose dirty share of bytes is not above it. */
+  minCleanableDirtyRatio: number;
+  /** delete.retention.ms: how long a tombstone survives after the cleaner first saw it. */
+  deleteRetentionMs: number;
+  /** min.compaction.lag.ms: records younger than this are never compacted. */
+  minCompactionLagMs: number;
+  /** max.compaction.lag.ms: dirty records older than this make the log cleanable whatever its ratio. */
+  maxCompactionLagMs: number;
+}
+
+export type CleanupPolicy = 'delete' | 'compact' | 'compact,delete';
+
+export function policyCompacts(policy: CleanupPolicy): boolean {
+  return policy !== 'delete';
+}
+
+export function policyDeletes(policy: CleanupPolicy): boolean {
+  return policy !== 'compact';
+}
+
+/** Tuning and test hooks for one run of the cleaner (PartitionLog.compact). */
+export interface CompactionOptions {
+  /**
+   * Memory the key -> offset map may use (Kafka's log.cleaner.dedupe.buffer.size). When the dirty
+   * section has more keys than fit, a prefix of it is cleaned now and the rest on later runs.
+   */
+  offsetMapBytes?: number;
+  /** Clean whatever is cleanable even when min.cleanable.dirty.ratio is not reached. */
+  force?: boolean;
+  /**
+   * File engine, tests only: called before each file operation of the swap; throwing stops the
+   * cleaner there as a crash would (files left as they are, the log failed until reopened).
+   */
+  beforeSwapStep?: (step: string) => void;
+}
+
+export interface CompactionResult {
+  /** False when nothing was cleaned (nothing cleanable, or below the dirty ratio). */
+  cleaned: boolean;
+  /**
+   * Why the run cleaned: 'dirty-ratio', 'max-compaction-lag', 'tombstones', 'forced'; or did not:
+   * 'nothing-to-clean', 'below-dirty-ratio', 'in-progress' (another run is under way),
+   * 'not-compacted' (cleanup.policy has no compact), 'aborted' (the log closed, or retention
+   * deleted a segment being cleaned), 'log-failed' (an I/O error stopped the log until a restart).
+   */
+  reason: string;
+  /** The cleaner checkpoint before and after: offsets below it have been cleaned at least once. */
+  firstDirtyOffset: bigint;
+  cleanedUpTo: bigint;
+  /** Bytes of the rewritten segments before and after. */
+  bytesBefore: number;
+  bytesAfter: number;
+  segmentsBefore: number;
+  segmentsAfter: number;
+  recordsRead: number;
+  recordsRemoved: number;
+  tombstonesRemoved: number;
+  /** Batches dropped entirely (every record removed, no producer state to keep). */
+  batchesRemoved: number;
 }
 
 export interface AppendOptions {
@@ -49,7 +116,10 @@ export interface AppendResult {
 }
 
 export interface ReadResult {
-  /** Whole record batches, starting with the one that contains the requested offset. */
+  /**
+   * Whole record batches, starting with the one that contains the requested offset, or the first
+   * one after it when compaction removed it.
+   */
   records: Buffer;
   highWatermark: bigint;
   logStartOffset: bigint;
@@ -87,7 +157,8 @@ export interface PartitionLog {
   append(batches: Buffer, options: AppendOptions): Promise<AppendResult>;
 
   /**
-   * Reads whole batches from the one containing `offset`, up to `maxBytes` in total, except that the
+   * Reads whole batches from the first whose last offset is >= `offset` (the one containing it, or
+   * the next one when compaction removed it), up to `maxBytes` in total, except that the
    * first batch is returned whole even when larger than `maxBytes` (KIP-74), so consumers progress.
    * An offset equal to the log end offset yields empty records. The caller checks the range.
    */
@@ -115,7 +186,8 @@ export interface PartitionLog {
   deleteRecordsBefore(offset: bigint): Promise<bigint>;
 
   /**
-   * Applies retention.ms and retention.bytes at `nowMs`, Kafka's way: deletes the oldest segments
+   * Applies retention.ms and retention.bytes at `nowMs`, Kafka's way, when cleanup.policy includes
+   * delete (a compact-only log is never shortened by age or size): deletes the oldest segments
    * whose largest timestamp is more than retention.ms old, then the oldest while the log would still
    * be larger than retention.bytes without them. When that includes the active segment, a new one is
    * rolled first, so the log is never without one. The log start offset moves to the first remaining
@@ -123,6 +195,20 @@ export interface PartitionLog {
    * (log.retention.check.interval.ms).
    */
   enforceRetention(nowMs: number): Promise<number>;
+
+  /**
+   * Runs the log cleaner once (cleanup.policy=compact), Kafka's way. The dirty section is the closed
+   * segments from the cleaner checkpoint on (never the active segment, nor records younger than
+   * min.compaction.lag.ms); it is cleaned when its share of the closed segments' bytes is above
+   * min.cleanable.dirty.ratio, when it holds a record older than max.compaction.lag.ms, or when
+   * tombstones are due for removal. Then, from the log start to the end of the dirty section, a
+   * record stays only when no later record of the dirty section has its key; tombstones stay until
+   * delete.retention.ms after the cleaner first saw them; records without a key stay. Surviving
+   * records keep their offsets, so the log then has gaps, which read and offsetForTimestamp step
+   * over; the log start and end offsets never change. Reads in flight are never disturbed. Runs
+   * concurrently with appends; a second call while one runs returns at once (reason 'in-progress').
+   */
+  compact(nowMs: number, options?: CompactionOptions): Promise<CompactionResult>;
 
   /** Applies a changed topic configuration (segment and retention settings) to this partition. */
   updateConfig(config: LogConfig): void;

@@ -18,4 +18,14 @@ export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   indexIntervalBytes: 4096,
   /** message.timestamp.type */
   timestampType: 'CreateTime',
+  /** cleanup.policy */
+  cleanupPolicy: 'delete',
+  /** min.cleanable.dirty.ratio */
+  minCleanableDirtyRatio: 0.5,
+  /** delete.retention.ms: 1 day */
+  deleteRetentionMs: 86_400_000,
+  /** min.compaction.lag.ms */
+  minCompactionLagMs: 0,
+  /** max.compaction.lag.ms: Long.MAX_VALUE in Kafka, "never" */
+  maxCompactionLagMs: Number.MAX_SAFE_INTEGER,
 });

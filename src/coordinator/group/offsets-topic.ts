@@ -8,9 +8,11 @@
  *   is 1, which suits a single node); once the topic exists, its actual partition count rules.
  * - A group lives in partition `abs(javaHashCode(groupId)) % partitions`, like Kafka, so all records
  *   of one group are in one partition, in order.
- * - Until the storage engine compacts logs, retention.ms and retention.bytes are -1 (a compacted
- *   topic never deletes by age), so a committed offset never disappears because of time: only a
- *   tombstone removes it. The log then grows with every commit and start-up replays all of it.
+ * - The log cleaner (Cluster.compactLogs) keeps the latest record of each key — one per (group,
+ *   topic, partition) committed offset and one per group's metadata — and drops tombstones
+ *   delete.retention.ms after it first saw them, so start-up replays little more than the live
+ *   state. retention.ms and retention.bytes are -1 as well: a committed offset never disappears
+ *   because of time, only a tombstone removes it. Replay steps over the offset gaps compaction leaves.
  * - Writes are durable (acks=all: fsynced before they resolve). Appends are handed to the partition
  *   log synchronously, in call order, so the log order is the order the coordinator decided things;
  *   only the very first writes, which wait for the topic to be created, are queued (still in order).

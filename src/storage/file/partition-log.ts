@@ -3,12 +3,16 @@
  * segment.ts), with Kafka's layering: partition log -> segments -> segment file + two indexes.
  *
  * Other files in the directory:
- * - `checkpoint.json`: `{ "version": 1, "logStartOffset": "<n>", "recoveryPoint": "<n>" }`, replaced
- *   atomically. The log start offset moves with DeleteRecords (it may lie inside a segment, so it
- *   must be stored; Kafka's log-start-offset-checkpoint). The recovery point is an offset below which
- *   every segment is known to be flushed with its index files written (Kafka's
- *   recovery-point-offset-checkpoint): it advances when a rolled segment has been sealed, and to the
- *   log end on a clean close.
+ * - `checkpoint.json`: `{ "version": 1, "logStartOffset": "<n>", "recoveryPoint": "<n>" }`, plus
+ *   `"cleanerCheckpoint": "<n>" | null, "tombstonesDueMs": <n> | null, "offsetGapsBelow": "<n>"` once
+ *   the log cleaner has run, replaced atomically. The log start offset moves with DeleteRecords (it
+ *   may lie inside a segment, so it must be stored; Kafka's log-start-offset-checkpoint). The
+ *   recovery point is an offset below which every segment is known to be flushed with its index
+ *   files written (Kafka's recovery-point-offset-checkpoint): it advances when a rolled segment has
+ *   been sealed, and to the log end on a clean close. The last three belong to the log cleaner (cleanup.policy=compact, see
+ *   log-cleaner.ts): the first dirty offset (Kafka's cleaner-offset-checkpoint), when the tombstones
+ *   it kept are due for removal, and the offset below which segments may have offset gaps.
+ * - `cleaner-swap.json`, `*.cleaned`, `*.swap`: a log cleaner swap in progress (see log-cleaner.ts).
  * - `recovery-needed`: present while the partition has not been closed cleanly since an unclean
  *   broker start (or since a close that failed); its presence makes the next open recover the log
  *   (see `open`).
@@ -25,7 +29,17 @@
 import { mkdir, readdir, stat, unlink, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../logger.js';
-import type { AppendOptions, AppendResult, LogConfig, PartitionLog, ReadResult, TimestampOffset } from '../engine.js';
+import {
+  policyDeletes,
+  type AppendOptions,
+  type AppendResult,
+  type CompactionOptions,
+  type CompactionResult,
+  type LogConfig,
+  type PartitionLog,
+  type ReadResult,
+  type TimestampOffset,
+} from '../engine.js';
 import { BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, CURRENT_MAGIC, Offsets } from '../../protocol/records/record-batch.js';
 import { stampBatches, wholeBatchesLength, type StampedBatch } from './batches.js';
 import { firstRecordAtOrAfter, maxTimestampRecord } from './batch-timestamps.js';
@@ -33,7 +47,9 @@ import { STOP_SCAN, type ScannedBatch } from './log-scan.js';
 import { TEMP_SUFFIX, fsyncDirectory, isNotFound, writeFileAtomic } from './fs-util.js';
 import { DELETED_SUFFIX, LOG_SUFFIX, LogSegment, MAX_RELATIVE_OFFSET, type SegmentHooks } from './segment.js';
 import { StorageError } from './storage-error.js';
+import { completeInterruptedSwap, runFileCleaner, type CleanerHost, type CleanerState } from './log-cleaner.js';
 import { floorByBaseOffset } from '../floor-by-base-offset.js';
+import { emptyResult } from '../cleaner.js';
 import { segmentsPastRetention } from '../retention.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
@@ -44,6 +60,8 @@ export const PRODUCER_SNAPSHOT_FILE = 'producer-state.json';
 const MAX_WRITE_GROUP = 256;
 /** Header reads past the first window read this much at a time. */
 const HEADER_WINDOW = 64 * 1024;
+/** A search met a segment the cleaner had just replaced: it starts again on the new list. */
+const SEGMENTS_REPLACED: unique symbol = Symbol('segments replaced');
 
 /** Counters for tests, metrics and benchmarks. */
 export interface FileLogStats {
@@ -94,7 +112,7 @@ interface SyncWaiter {
   reject: (error: unknown) => void;
 }
 
-interface Checkpoint {
+interface Checkpoint extends CleanerState {
   logStartOffset: bigint;
   recoveryPoint: bigint;
 }
@@ -119,6 +137,10 @@ export class FilePartitionLog implements PartitionLog {
   private recoveryPoint = 0n;
   /** Everything below this offset has been fsynced (see PartitionLog.durableOffset). */
   private syncedOffset = 0n;
+  /** The log cleaner's persistent state (see checkpoint.json above). */
+  private cleaner: CleanerState = { checkpoint: null, tombstonesDueMs: null, offsetGapsBelow: 0n };
+  /** The cleaning in progress, if any. */
+  private cleaning: Promise<CompactionResult> | null = null;
 
   private readonly queue: Array<AppendTask | ControlTask> = [];
   private draining = false;
@@ -140,7 +162,10 @@ export class FilePartitionLog implements PartitionLog {
     this.logger = options.logger;
     this.hooks = {
       ...options.hooks,
-      onDataSync: () => this.stats.dataSyncs++,
+      onDataSync: (durationSeconds) => {
+        this.stats.dataSyncs++;
+        options.hooks.onDataSync?.(durationSeconds);
+      },
       onIndexesRebuilt: (segment) =>
         this.logger?.warn({ topic: this.topic, partition: this.partition, segment: segment.logPath }, 'rebuilt missing or inconsistent index files'),
     };
@@ -181,6 +206,10 @@ export class FilePartitionLog implements PartitionLog {
 
   private async load(): Promise<void> {
     await mkdir(this.directory, { recursive: true });
+    const swap = await completeInterruptedSwap(this.directory);
+    if (swap !== 'none') {
+      this.logger?.warn({ topic: this.topic, partition: this.partition, outcome: swap }, 'found an interrupted log cleaner swap');
+    }
     const names = await readdir(this.directory);
     const logs = new Map<bigint, string>();
     const indexFiles: Array<{ base: bigint; name: string }> = [];
@@ -203,6 +232,7 @@ export class FilePartitionLog implements PartitionLog {
     }
     const checkpoint = await this.readCheckpoint();
     this.recoveryPoint = checkpoint.recoveryPoint;
+    this.cleaner = { checkpoint: checkpoint.checkpoint, tombstonesDueMs: checkpoint.tombstonesDueMs, offsetGapsBelow: checkpoint.offsetGapsBelow };
 
     const bases = [...logs.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const stats = await Promise.all(bases.map((base) => stat(join(this.directory, logs.get(base)!))));
@@ -212,6 +242,7 @@ export class FilePartitionLog implements PartitionLog {
     });
     this.segmentsSeenByLoad.push(...segments);
     for (let i = 0; i + 1 < segments.length; i++) segments[i]!.nextOffset = segments[i + 1]!.baseOffset;
+    for (const segment of segments) segment.offsetGapsAllowed = segment.baseOffset < checkpoint.offsetGapsBelow;
 
     if (segments.length > 0) {
       segments = recover ? await this.recoverSegments(segments) : await this.loadCleanTail(segments);
@@ -263,9 +294,11 @@ export class FilePartitionLog implements PartitionLog {
       // Segments that end at or below the recovery point were flushed and sealed: trust them.
       if (next !== undefined && next.baseOffset <= this.recoveryPoint) continue;
       const { outcome, nextOffset } = await segment.rebuildIndexes(interval, { verifyCrc: true });
-      segment.nextOffset = nextOffset;
       if (outcome.validSize !== segment.size) await segment.truncate(outcome.validSize); // a torn or corrupt tail
-      const broken = outcome.outcome !== 'end' || (next !== undefined && next.baseOffset !== nextOffset);
+      // A cleaned segment may end before the next one starts: its last batches were removed.
+      const fits = next === undefined || (segment.offsetGapsAllowed ? nextOffset <= next.baseOffset : nextOffset === next.baseOffset);
+      const broken = outcome.outcome !== 'end' || !fits;
+      segment.nextOffset = !broken && next !== undefined ? next.baseOffset : nextOffset;
       if (broken) {
         this.logger?.warn(
           {
@@ -299,14 +332,23 @@ export class FilePartitionLog implements PartitionLog {
     try {
       text = await readFile(join(this.directory, CHECKPOINT_FILE), 'utf8');
     } catch (error) {
-      if (isNotFound(error)) return { logStartOffset: 0n, recoveryPoint: 0n };
+      if (isNotFound(error)) return { logStartOffset: 0n, recoveryPoint: 0n, checkpoint: null, tombstonesDueMs: null, offsetGapsBelow: 0n };
       throw error;
     }
     try {
-      const parsed = JSON.parse(text) as { logStartOffset?: unknown; recoveryPoint?: unknown };
+      const parsed = JSON.parse(text) as {
+        logStartOffset?: unknown;
+        recoveryPoint?: unknown;
+        cleanerCheckpoint?: unknown;
+        tombstonesDueMs?: unknown;
+        offsetGapsBelow?: unknown;
+      };
       return {
         logStartOffset: BigInt(String(parsed.logStartOffset ?? '0')),
         recoveryPoint: BigInt(String(parsed.recoveryPoint ?? '0')),
+        checkpoint: parsed.cleanerCheckpoint === undefined || parsed.cleanerCheckpoint === null ? null : BigInt(String(parsed.cleanerCheckpoint)),
+        tombstonesDueMs: typeof parsed.tombstonesDueMs === 'number' ? parsed.tombstonesDueMs : null,
+        offsetGapsBelow: BigInt(String(parsed.offsetGapsBelow ?? '0')),
       };
     } catch (error) {
       throw new StorageError('TRIB_ERR_STORAGE_METADATA', `cannot parse ${join(this.directory, CHECKPOINT_FILE)}: ${String(error)}`, { cause: error });
@@ -325,6 +367,14 @@ export class FilePartitionLog implements PartitionLog {
           version: 1,
           logStartOffset: (logStartOffset ?? this.startOffset).toString(),
           recoveryPoint: this.recoveryPoint.toString(),
+          // The cleaner's fields appear once it has run (logs never compacted keep the short form).
+          ...(this.cleaner.checkpoint === null && this.cleaner.offsetGapsBelow === 0n
+            ? {}
+            : {
+                cleanerCheckpoint: this.cleaner.checkpoint?.toString() ?? null,
+                tombstonesDueMs: this.cleaner.tombstonesDueMs,
+                offsetGapsBelow: this.cleaner.offsetGapsBelow.toString(),
+              }),
         }) + '\n',
       ),
     );
@@ -616,22 +666,33 @@ export class FilePartitionLog implements PartitionLog {
 
   async read(offset: bigint, maxBytes: number): Promise<ReadResult> {
     if (this.closed) throw this.closedError();
-    const segments = this.segments;
     const highWatermark = this.endOffset;
     const logStartOffset = this.startOffset;
     const empty = { records: Buffer.alloc(0), highWatermark, logStartOffset };
     if (offset >= highWatermark) return empty;
-    for (let i = floorByBaseOffset(segments, offset); i < segments.length; i++) {
-      const segment = segments[i]!;
-      if (!segment.acquire()) continue;
-      try {
-        const records = await this.readSegment(segment, offset, maxBytes);
-        if (records !== null) return { records, highWatermark, logStartOffset };
-      } finally {
-        segment.release();
+    // The batch holding `offset` may have been compacted away: the first batch after it answers.
+    for (;;) {
+      const segments = this.segments;
+      let replaced = false;
+      for (let i = floorByBaseOffset(segments, offset); i < segments.length; i++) {
+        const segment = segments[i]!;
+        if (!segment.acquire()) {
+          // Being deleted: the list changed (retention, or the cleaner's swap), so read the new one.
+          if (this.segments !== segments) {
+            replaced = true;
+            break;
+          }
+          continue;
+        }
+        try {
+          const records = await this.readSegment(segment, offset, maxBytes);
+          if (records !== null) return { records, highWatermark, logStartOffset };
+        } finally {
+          segment.release();
+        }
       }
+      if (!replaced) return empty;
     }
-    return empty;
   }
 
   private async readSegment(segment: LogSegment, offset: bigint, maxBytes: number): Promise<Buffer | null> {
@@ -708,12 +769,23 @@ export class FilePartitionLog implements PartitionLog {
 
   async offsetForTimestamp(timestampMs: bigint): Promise<TimestampOffset | null> {
     if (this.closed) throw this.closedError();
-    const segments = this.segments;
+    for (;;) {
+      const segments = this.segments;
+      const found = await this.offsetForTimestampIn(segments, timestampMs);
+      // A segment replaced by the cleaner meanwhile: search the new list.
+      if (found !== SEGMENTS_REPLACED) return found;
+    }
+  }
+
+  private async offsetForTimestampIn(segments: readonly LogSegment[], timestampMs: bigint): Promise<TimestampOffset | null | typeof SEGMENTS_REPLACED> {
     const logStart = this.startOffset;
     const interval = this.config.indexIntervalBytes;
     for (const segment of segments) {
       if (segment.nextOffset <= logStart && segment !== segments[segments.length - 1]) continue;
-      if (!segment.acquire()) continue;
+      if (!segment.acquire()) {
+        if (this.segments !== segments) return SEGMENTS_REPLACED;
+        continue;
+      }
       try {
         await segment.loadIndexes(interval);
         if (segment.maxTimestamp < timestampMs || segment.maxTimestamp < 0n) continue;
@@ -743,7 +815,13 @@ export class FilePartitionLog implements PartitionLog {
 
   async maxTimestamp(): Promise<TimestampOffset | null> {
     if (this.closed) throw this.closedError();
-    const segments = this.segments;
+    for (;;) {
+      const found = await this.maxTimestampIn(this.segments);
+      if (found !== SEGMENTS_REPLACED) return found;
+    }
+  }
+
+  private async maxTimestampIn(segments: readonly LogSegment[]): Promise<TimestampOffset | null | typeof SEGMENTS_REPLACED> {
     const logStart = this.startOffset;
     const interval = this.config.indexIntervalBytes;
     // Candidates are whole batches (decoded at the end), except a batch straddling the log start,
@@ -751,7 +829,10 @@ export class FilePartitionLog implements PartitionLog {
     let best: { timestamp: bigint; batchOffset: bigint; segment: LogSegment; exact: TimestampOffset | null } | null = null;
     for (const segment of segments) {
       if (segment.nextOffset <= logStart || segment.size === 0) continue;
-      if (!segment.acquire()) continue;
+      if (!segment.acquire()) {
+        if (this.segments !== segments) return SEGMENTS_REPLACED;
+        continue;
+      }
       try {
         await segment.loadIndexes(interval);
         let candidate = { timestamp: segment.maxTimestamp, batchOffset: segment.offsetOfMaxTimestamp, segment, exact: null as TimestampOffset | null };
@@ -779,7 +860,7 @@ export class FilePartitionLog implements PartitionLog {
     }
     if (best === null) return null;
     if (best.exact !== null) return best.exact;
-    if (!best.segment.acquire()) return null;
+    if (!best.segment.acquire()) return this.segments !== segments ? SEGMENTS_REPLACED : null;
     try {
       const records = await this.readSegment(best.segment, best.batchOffset, 1);
       if (records === null) return null;
@@ -809,6 +890,7 @@ export class FilePartitionLog implements PartitionLog {
 
   enforceRetention(nowMs: number): Promise<number> {
     if (this.closed) return Promise.reject(this.closedError());
+    if (!policyDeletes(this.config.cleanupPolicy)) return Promise.resolve(0);
     return this.enqueueControl(async () => {
       const segments = this.segments;
       const count = await segmentsPastRetention(segments, this.config, nowMs, (segment) =>
@@ -840,6 +922,47 @@ export class FilePartitionLog implements PartitionLog {
       this.dirtySegments.delete(segment);
       await segment.retire();
     }
+  }
+
+  // ---- compaction ----
+
+  compact(nowMs: number, options: CompactionOptions = {}): Promise<CompactionResult> {
+    if (this.closed) return Promise.reject(this.closedError());
+    // A failed log waits for the restart that recovers it (its failure was reported when it happened).
+    if (this.failure !== null) return Promise.resolve(emptyResult('log-failed', this.cleaner.checkpoint ?? this.startOffset));
+    if (this.cleaning !== null) return Promise.resolve(emptyResult('in-progress', this.cleaner.checkpoint ?? this.startOffset));
+    const cleaning = runFileCleaner(this.cleanerHost(), nowMs, options).finally(() => {
+      if (this.cleaning === cleaning) this.cleaning = null;
+    });
+    this.cleaning = cleaning;
+    return cleaning;
+  }
+
+  /** The cleaner's view of this log (see CleanerHost in log-cleaner.ts). */
+  private cleanerHost(): CleanerHost {
+    return {
+      directory: this.directory,
+      hooks: this.hooks,
+      config: () => this.config,
+      segments: () => this.segments,
+      logStartOffset: () => this.startOffset,
+      logEndOffset: () => this.endOffset,
+      recoveryPoint: () => this.recoveryPoint,
+      sealed: () => this.sealChain,
+      cleanerState: () => this.cleaner,
+      saveCleanerState: async (state) => {
+        this.cleaner = state;
+        for (const segment of this.segments) segment.offsetGapsAllowed ||= segment.baseOffset < state.offsetGapsBelow;
+        await this.writeCheckpoint();
+      },
+      stopped: () => this.closed || this.failure !== null,
+      exclusive: (run) => this.enqueueControl(run),
+      replaceSegments: (old, replacement) => {
+        for (const segment of old) this.dirtySegments.delete(segment);
+        this.segments = [...replacement, ...this.segments.slice(old.length)];
+      },
+      fail: (error) => this.fail(error),
+    };
   }
 
   // ---- flush and close ----
@@ -877,6 +1000,8 @@ export class FilePartitionLog implements PartitionLog {
     this.closed = true;
     // Appends queued before close() are still written.
     await this.enqueueControl(async () => undefined);
+    // A cleaning in progress sees `closed` and stops, deleting what it had written.
+    await this.cleaning?.catch(() => undefined);
     await this.sealChain;
     let error: unknown = this.failure;
     if (error === null) {

@@ -1,14 +1,37 @@
 /**
  * A partition log held in memory, with the same semantics as the file engine's (offsets, segments
  * rolled by segment.bytes / segment.ms, KIP-74 reads, retention by whole segments, DeleteRecords,
- * timestamp search), so tests and ephemeral brokers behave like a durable one. Appends are applied
+ * timestamp search, compaction), so tests and ephemeral brokers behave like a durable one. Appends are applied
  * synchronously, so they are trivially in call order; `durable` has nothing to wait for.
  *
  * Batches are stored as copies of what append() received (the caller may reuse its buffer), one
  * Buffer per batch; reads return them without copying when one batch is asked for, else one
  * concatenated Buffer.
  */
-import type { AppendOptions, AppendResult, LogConfig, PartitionLog, ReadResult, TimestampOffset } from '../engine.js';
+import {
+  policyCompacts,
+  policyDeletes,
+  type AppendOptions,
+  type AppendResult,
+  type CompactionOptions,
+  type CompactionResult,
+  type LogConfig,
+  type PartitionLog,
+  type ReadResult,
+  type TimestampOffset,
+} from '../engine.js';
+import { Offsets } from '../../protocol/records/record-batch.js';
+import {
+  OffsetMap,
+  cleanBatch,
+  emptyResult,
+  mapBatch,
+  newCleanerStats,
+  noteProducerBatch,
+  planCleaning,
+  startsNewSegment,
+  type CleanerSegment,
+} from '../cleaner.js';
 import { stampBatches } from '../file/batches.js';
 import { firstRecordAtOrAfter, maxTimestampRecord } from '../file/batch-timestamps.js';
 import { StorageError } from '../file/storage-error.js';
@@ -43,6 +66,9 @@ export class MemoryPartitionState {
   logStartOffset = 0n;
   logEndOffset = 0n;
   producerSnapshot: Buffer | null = null;
+  /** The log cleaner's first dirty offset (null: never cleaned) and when its kept tombstones are due. */
+  cleaner: { checkpoint: bigint | null; tombstonesDueMs: number | null } = { checkpoint: null, tombstonesDueMs: null };
+  cleaning = false;
 
   constructor(topicId: string, nowMs: number) {
     this.topicId = topicId;
@@ -227,6 +253,7 @@ export class MemoryPartitionLog implements PartitionLog {
 
   async enforceRetention(nowMs: number): Promise<number> {
     this.assertOpen();
+    if (!policyDeletes(this.config.cleanupPolicy)) return 0;
     const segments = this.state.segments;
     const count = await segmentsPastRetention(segments, this.config, nowMs, (segment) =>
       segment.maxTimestamp >= 0n ? Number(segment.maxTimestamp) : segment.lastModifiedMs,
@@ -243,6 +270,125 @@ export class MemoryPartitionLog implements PartitionLog {
     state.segments = state.segments.slice(count);
     const newStart = state.segments[0]!.baseOffset;
     if (newStart > state.logStartOffset) state.logStartOffset = newStart;
+  }
+
+  async compact(nowMs: number, options: CompactionOptions = {}): Promise<CompactionResult> {
+    this.assertOpen();
+    const state = this.state;
+    if (!policyCompacts(this.config.cleanupPolicy)) return emptyResult('not-compacted', state.cleaner.checkpoint ?? state.logStartOffset);
+    if (state.cleaning) return emptyResult('in-progress', state.cleaner.checkpoint ?? state.logStartOffset);
+    state.cleaning = true;
+    try {
+      return await this.clean(nowMs, options);
+    } finally {
+      state.cleaning = false;
+    }
+  }
+
+  /** One run of the cleaner (the rules are in ../cleaner.ts): map, rewrite, swap the segment list. */
+  private async clean(nowMs: number, options: CompactionOptions): Promise<CompactionResult> {
+    const state = this.state;
+    const config = this.config;
+    const all = state.segments;
+    const eligible = all.slice(0, -1);
+    const views: CleanerSegment[] = eligible.map((segment, i) => ({
+      baseOffset: segment.baseOffset,
+      endOffset: all[i + 1]!.baseOffset,
+      size: segment.size,
+      largestTimestampMs: segment.maxTimestamp >= 0n ? Number(segment.maxTimestamp) : segment.lastModifiedMs,
+    }));
+    const plan = await planCleaning({
+      segments: views,
+      logStartOffset: state.logStartOffset,
+      logEndOffset: state.logEndOffset,
+      checkpoint: state.cleaner.checkpoint,
+      tombstonesDueMs: state.cleaner.tombstonesDueMs,
+      config,
+      nowMs,
+      force: options.force === true,
+      firstBatchTimestampMs: async (index) => {
+        const first = eligible[index]!.batches[0];
+        return first === undefined ? -1 : Number(first.maxTimestamp);
+      },
+    });
+    if (plan.reason === null) return emptyResult(plan.skipReason ?? 'nothing-to-clean', plan.firstDirtyOffset);
+
+    const map = new OffsetMap(options.offsetMapBytes);
+    const stats = newCleanerStats();
+    const firstDirty = plan.firstDirtyOffset;
+    let mappedEnd = plan.firstUncleanableOffset;
+    // Nothing here waits for I/O: let requests in now and then.
+    const breather = new Breather();
+    mapping: for (let i = 0; i < eligible.length; i++) {
+      if (views[i]!.endOffset <= firstDirty) continue;
+      if (views[i]!.baseOffset >= plan.firstUncleanableOffset) break;
+      for (const batch of eligible[i]!.batches) {
+        if (batch.lastOffset < firstDirty) continue;
+        await breather.maybeYield();
+        if (!(await mapBatch(batch.bytes, map, firstDirty, stats))) {
+          mappedEnd = batch.baseOffset;
+          break mapping;
+        }
+      }
+    }
+    const sources = eligible.filter((segment) => segment.baseOffset < mappedEnd);
+    if (sources.length === 0) return emptyResult('nothing-to-clean', firstDirty);
+    const rangeEnd = views[sources.length - 1]!.endOffset;
+    const lastBatchOfProducer = new Map<bigint, bigint>();
+    for (const segment of sources) for (const batch of segment.batches) noteProducerBatch(batch.bytes, lastBatchOfProducer);
+    const context = {
+      map,
+      mappedEnd,
+      rangeEnd: rangeEnd,
+      logStartOffset: state.logStartOffset,
+      nowMs,
+      deleteRetentionMs: config.deleteRetentionMs,
+      lastBatchOfProducer,
+      stats,
+    };
+    let current = newSegment(sources[0]!.baseOffset, sources[0]!.lastModifiedMs);
+    const cleaned: MemorySegment[] = [current];
+    for (const segment of sources) {
+      if (segment.lastModifiedMs > current.lastModifiedMs) current.lastModifiedMs = segment.lastModifiedMs;
+      for (const batch of segment.batches) {
+        await breather.maybeYield();
+        const bytes = await cleanBatch(batch.bytes, context);
+        if (bytes === null) continue;
+        const baseOffset = bytes.readBigInt64BE(Offsets.baseOffset);
+        const lastOffset = baseOffset + BigInt(bytes.readInt32BE(Offsets.lastOffsetDelta));
+        if (startsNewSegment(current, bytes.length, lastOffset, config.segmentBytes)) {
+          current = newSegment(baseOffset, segment.lastModifiedMs);
+          cleaned.push(current);
+        }
+        const maxTimestamp = bytes.readBigInt64BE(Offsets.maxTimestamp);
+        current.batches.push({ bytes, baseOffset, lastOffset, maxTimestamp });
+        current.size += bytes.length;
+        current.rollingBaseMs ??= current.lastModifiedMs;
+        if (maxTimestamp > current.maxTimestamp) {
+          current.maxTimestamp = maxTimestamp;
+          current.offsetOfMaxTimestamp = baseOffset;
+        }
+      }
+    }
+    // Appends went on meanwhile (into the active segment); retention or DeleteRecords may have
+    // deleted some of the sources, in which case this run's work is dropped.
+    if (this.closed || sources.some((segment, i) => state.segments[i] !== segment)) return emptyResult('aborted', firstDirty);
+    state.segments = [...cleaned, ...state.segments.slice(sources.length)];
+    state.cleaner = { checkpoint: mappedEnd, tombstonesDueMs: stats.tombstonesDueMs };
+    return {
+      cleaned: true,
+      reason: plan.reason,
+      firstDirtyOffset: firstDirty,
+      cleanedUpTo: mappedEnd,
+      bytesBefore: sources.reduce((total, segment) => total + segment.size, 0),
+      bytesAfter: cleaned.reduce((total, segment) => total + segment.size, 0),
+      segmentsBefore: sources.length,
+      segmentsAfter: cleaned.length,
+      recordsRead: stats.recordsRead,
+      recordsRemoved: stats.recordsRemoved,
+      tombstonesRemoved: stats.tombstonesRemoved,
+      batchesRemoved: stats.batchesRemoved,
+    };
   }
 
   async flush(): Promise<void> {
@@ -270,6 +416,14 @@ export class MemoryPartitionLog implements PartitionLog {
   }
 }
 
+
+/** Yields to the event loop every so many calls, so a long computation does not hold up requests. */
+class Breather {
+  private calls = 0;
+  async maybeYield(): Promise<void> {
+    if (++this.calls % 256 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 /** Index of the first batch whose last offset >= `offset` (batches.length when none). */
 function firstBatchEndingAtOrAfter(batches: MemoryBatch[], offset: bigint): number {
