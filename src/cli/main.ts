@@ -7,12 +7,26 @@ import { Command } from 'commander';
 import { TributaryError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { registerStartCommand } from './commands/start.js';
+import { registerConfigCommand } from './commands/config.js';
+import { registerTopicCommand } from './commands/topic.js';
+import { registerProduceCommand } from './commands/produce.js';
+import { registerConsumeCommand } from './commands/consume.js';
+import { registerGroupCommand } from './commands/group.js';
+import { registerClusterCommand } from './commands/cluster.js';
+import { registerStorageCommand } from './commands/storage.js';
 
 export function buildProgram(): Command {
   const program = new Command('tributary')
     .description('A Kafka-compatible event streaming broker for Node.js')
     .version(VERSION);
   registerStartCommand(program);
+  registerConfigCommand(program);
+  registerTopicCommand(program);
+  registerProduceCommand(program);
+  registerConsumeCommand(program);
+  registerGroupCommand(program);
+  registerClusterCommand(program);
+  registerStorageCommand(program);
   return program;
 }
 

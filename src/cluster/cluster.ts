@@ -5,11 +5,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
-import type { StorageEngine, TopicRecord } from '../storage/engine.js';
+import type { CompactionOptions, StorageEngine, TopicRecord } from '../storage/engine.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { KafkaProtocolError } from '../errors.js';
 import { Partition } from './partition.js';
-import { effectiveTopicConfig, logConfigOf, topicConfigEntries, validateTopicConfig, type ConfigEntry } from './topic-configs.js';
+import {
+  effectiveTopicConfig,
+  isCompactedTopic,
+  logConfigOf,
+  topicConfigConflict,
+  topicConfigDefinition,
+  topicConfigEntries,
+  validateTopicConfig,
+  type ConfigEntry,
+} from './topic-configs.js';
 
 export class Topic {
   readonly name: string;
@@ -81,6 +90,11 @@ export interface ClusterOptions {
   clusterId: string;
   /** Broker-wide default of max.message.bytes (message.max.bytes). */
   messageMaxBytes: number;
+  /**
+   * Broker-wide defaults of topic configs that differ from Kafka's (from broker settings such as
+   * log.retention.ms: see topicDefaultsOf in config.ts), by topic config name.
+   */
+  topicDefaults?: Readonly<Record<string, string>>;
 }
 
 export class Cluster {
@@ -88,6 +102,7 @@ export class Cluster {
   private readonly engine: StorageEngine;
   private readonly logger: Logger;
   private readonly messageMaxBytes: number;
+  private readonly brokerTopicDefaults: Readonly<Record<string, string>>;
   private readonly topicsByName = new Map<string, Topic>();
   private readonly topicsById = new Map<string, Topic>();
   private changes: Promise<unknown> = Promise.resolve();
@@ -97,6 +112,11 @@ export class Cluster {
     this.logger = options.logger;
     this.clusterId = options.clusterId;
     this.messageMaxBytes = options.messageMaxBytes;
+    const defaults: Record<string, string> = { ...options.topicDefaults };
+    if (options.messageMaxBytes !== Number(topicConfigDefinition('max.message.bytes')!.default)) {
+      defaults['max.message.bytes'] = String(options.messageMaxBytes);
+    }
+    this.brokerTopicDefaults = defaults;
   }
 
   /** Opens the partitions of the topics the engine had stored. */
@@ -131,7 +151,12 @@ export class Cluster {
 
   /** Topic config defaults that come from the broker's own settings rather than Kafka's. */
   topicDefaults(): Record<string, string> {
-    return { 'max.message.bytes': String(this.messageMaxBytes) };
+    return { ...this.brokerTopicDefaults };
+  }
+
+  /** True when the topic's cleanup.policy includes compact: keyless records are refused, the cleaner runs. */
+  isCompacted(topic: Topic): boolean {
+    return isCompactedTopic(topic.configs, this.brokerTopicDefaults);
   }
 
   /** Every config of a topic with its value in effect and where that value comes from. */
@@ -165,6 +190,8 @@ export class Cluster {
       const problem = validateTopicConfig(configName, value);
       if (problem !== null) throw new KafkaProtocolError(ErrorCode.INVALID_CONFIG, problem);
     }
+    const conflict = topicConfigConflict(configs, this.brokerTopicDefaults);
+    if (conflict !== null) throw new KafkaProtocolError(ErrorCode.INVALID_CONFIG, conflict);
     // Kafka's topics "a.b" and "a_b" collide in metric names; Kafka refuses the second.
     const normalized = name.replace(/\./g, '_');
     for (const existing of this.topicsByName.keys()) {
@@ -259,7 +286,7 @@ export class Cluster {
       const added: Partition[] = [];
       try {
         for (let index = current; index < newTotal; index++) {
-          const log = await this.engine.openPartition(record, index, logConfigOf(topic.configs));
+          const log = await this.engine.openPartition(record, index, logConfigOf(topic.configs, this.brokerTopicDefaults));
           try {
             added.push(await Partition.open(name, index, log, this.logger));
           } catch (error) {
@@ -289,7 +316,7 @@ export class Cluster {
       }
       await this.engine.saveTopics(this.records().map((r) => (r.name === name ? { ...r, configs: { ...configs } } : r)));
       topic.configs = { ...configs };
-      const logConfig = logConfigOf(topic.configs);
+      const logConfig = logConfigOf(topic.configs, this.brokerTopicDefaults);
       for (const partition of topic.partitions) partition.updateConfig(logConfig);
       this.logger.info({ topic: name, configs }, 'topic configs changed');
     });
@@ -307,6 +334,51 @@ export class Cluster {
     return deleted;
   }
 
+  /**
+   * Runs the log cleaner over every partition whose cleanup.policy includes compact, one partition
+   * at a time (Kafka's log cleaner thread; the broker calls this every log.cleaner.backoff.ms).
+   * Logs a line per partition cleaned; a partition that fails is logged and skipped. Returns the
+   * number of partitions cleaned and the bytes freed.
+   */
+  async compactLogs(nowMs: number, options: CompactionOptions = {}): Promise<{ partitionsCleaned: number; bytesFreed: number }> {
+    let partitionsCleaned = 0;
+    let bytesFreed = 0;
+    for (const topic of [...this.topicsByName.values()]) {
+      if (!this.isCompacted(topic)) continue;
+      for (const partition of topic.partitions) {
+        if (this.topicsByName.get(topic.name) !== topic) break;
+        const started = Date.now();
+        try {
+          const result = await partition.log.compact(nowMs, options);
+          if (!result.cleaned) continue;
+          partitionsCleaned++;
+          bytesFreed += result.bytesBefore - result.bytesAfter;
+          this.logger.info(
+            {
+              topic: topic.name,
+              partition: partition.index,
+              reason: result.reason,
+              bytesBefore: result.bytesBefore,
+              bytesAfter: result.bytesAfter,
+              segmentsBefore: result.segmentsBefore,
+              segmentsAfter: result.segmentsAfter,
+              recordsRead: result.recordsRead,
+              recordsRemoved: result.recordsRemoved,
+              tombstonesRemoved: result.tombstonesRemoved,
+              cleanedUpTo: String(result.cleanedUpTo),
+              durationMs: Date.now() - started,
+            },
+            'log compacted',
+          );
+        } catch (error) {
+          if ((error as { code?: unknown }).code === 'TRIB_ERR_STORAGE_CLOSED') continue; // deleted or closing meanwhile
+          this.logger.error({ err: error, topic: topic.name, partition: partition.index }, 'log compaction failed');
+        }
+      }
+    }
+    return { partitionsCleaned, bytesFreed };
+  }
+
   /** Waits for pending metadata changes, then closes every partition. */
   async close(): Promise<void> {
     await this.changes;
@@ -321,7 +393,7 @@ export class Cluster {
   }
 
   private async openTopic(record: TopicRecord): Promise<Topic> {
-    const logConfig = logConfigOf(record.configs);
+    const logConfig = logConfigOf(record.configs, this.brokerTopicDefaults);
     const partitions: Partition[] = [];
     try {
       for (let index = 0; index < record.partitionCount; index++) {

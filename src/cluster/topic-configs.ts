@@ -4,7 +4,7 @@
  * `applied` says whether Tributary acts on a setting; the others are validated and stored only
  * (for example replication settings, which mean nothing on a single node).
  */
-import type { LogConfig } from '../storage/engine.js';
+import type { CleanupPolicy, LogConfig } from '../storage/engine.js';
 
 /** Kafka's ConfigType values as DescribeConfigs v3+ reports them. */
 export const ConfigType = { boolean: 1, string: 2, int: 3, short: 4, long: 5, double: 6, list: 7, class: 8, password: 9 } as const;
@@ -47,7 +47,7 @@ function ratio(value: string): string | null {
 }
 
 export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
-  { name: 'cleanup.policy', type: 'list', default: 'delete', applied: false, validate: listOf('delete', 'compact') },
+  { name: 'cleanup.policy', type: 'list', default: 'delete', applied: true, validate: listOf('delete', 'compact') },
   {
     name: 'compression.type',
     type: 'string',
@@ -56,7 +56,7 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
     // Tributary stores batches exactly as produced and never recompresses them.
     validate: (value) => (value === 'producer' ? null : "'producer' (Tributary keeps batches as the producer compressed them)"),
   },
-  { name: 'delete.retention.ms', type: 'long', default: '86400000', applied: false, validate: atLeast(0n) },
+  { name: 'delete.retention.ms', type: 'long', default: '86400000', applied: true, validate: atLeast(0n) },
   { name: 'file.delete.delay.ms', type: 'long', default: '60000', applied: false, validate: atLeast(0n) },
   { name: 'flush.messages', type: 'long', default: LONG_MAX, applied: false, validate: atLeast(1n) },
   { name: 'flush.ms', type: 'long', default: LONG_MAX, applied: false, validate: atLeast(0n) },
@@ -65,14 +65,14 @@ export const TOPIC_CONFIGS: readonly TopicConfigDefinition[] = [
   { name: 'leader.replication.throttled.replicas', type: 'list', default: '', applied: false },
   { name: 'local.retention.bytes', type: 'long', default: '-2', applied: false, validate: atLeast(-2n) },
   { name: 'local.retention.ms', type: 'long', default: '-2', applied: false, validate: atLeast(-2n) },
-  { name: 'max.compaction.lag.ms', type: 'long', default: LONG_MAX, applied: false, validate: atLeast(1n) },
+  { name: 'max.compaction.lag.ms', type: 'long', default: LONG_MAX, applied: true, validate: atLeast(1n) },
   { name: 'max.message.bytes', type: 'int', default: '1048588', applied: true, validate: atLeast(0n) },
   { name: 'message.timestamp.after.max.ms', type: 'long', default: LONG_MAX, applied: false, validate: atLeast(0n) },
   { name: 'message.timestamp.before.max.ms', type: 'long', default: LONG_MAX, applied: false, validate: atLeast(0n) },
   { name: 'message.timestamp.difference.max.ms', type: 'long', default: LONG_MAX, applied: false, validate: atLeast(0n) },
   { name: 'message.timestamp.type', type: 'string', default: 'CreateTime', applied: true, validate: oneOf('CreateTime', 'LogAppendTime') },
-  { name: 'min.cleanable.dirty.ratio', type: 'double', default: '0.5', applied: false, validate: ratio },
-  { name: 'min.compaction.lag.ms', type: 'long', default: '0', applied: false, validate: atLeast(0n) },
+  { name: 'min.cleanable.dirty.ratio', type: 'double', default: '0.5', applied: true, validate: ratio },
+  { name: 'min.compaction.lag.ms', type: 'long', default: '0', applied: true, validate: atLeast(0n) },
   { name: 'min.insync.replicas', type: 'int', default: '1', applied: false, validate: atLeast(1n) },
   { name: 'preallocate', type: 'boolean', default: 'false', applied: false },
   { name: 'remote.storage.enable', type: 'boolean', default: 'false', applied: false, validate: oneOf('false') },
@@ -132,21 +132,65 @@ export function validateTopicConfig(name: string, value: string | null): string 
   return problem === null ? null : expected(problem);
 }
 
-/** The value in effect for `name`: the topic's override or Kafka's default. */
-export function effectiveTopicConfig(overrides: Readonly<Record<string, string>>, name: string): string {
-  return overrides[name] ?? BY_NAME.get(name)?.default ?? '';
+/**
+ * The value in effect for `name`: the topic's override, else the broker's default for it (from the
+ * broker settings such as log.retention.ms), else Kafka's default.
+ */
+export function effectiveTopicConfig(
+  overrides: Readonly<Record<string, string>>,
+  name: string,
+  brokerDefaults: Readonly<Record<string, string>> = {},
+): string {
+  return overrides[name] ?? brokerDefaults[name] ?? BY_NAME.get(name)?.default ?? '';
+}
+
+/** cleanup.policy as the engines take it: Kafka accepts the list in any order, with spaces. */
+export function cleanupPolicyOf(value: string): CleanupPolicy {
+  const items = new Set(value.split(',').map((item) => item.trim()));
+  const compact = items.has('compact');
+  if (!compact) return 'delete';
+  return items.has('delete') ? 'compact,delete' : 'compact';
+}
+
+/** True when a topic's cleanup.policy includes compact (its produce path refuses keyless records). */
+export function isCompactedTopic(overrides: Readonly<Record<string, string>>, brokerDefaults: Readonly<Record<string, string>> = {}): boolean {
+  return cleanupPolicyOf(effectiveTopicConfig(overrides, 'cleanup.policy', brokerDefaults)) !== 'delete';
+}
+
+/**
+ * Checks the rules between topic configs that Kafka enforces (LogConfig.validateValues) on the
+ * values in effect; null when they hold, else the message to send with INVALID_CONFIG.
+ */
+export function topicConfigConflict(overrides: Readonly<Record<string, string | null>>, brokerDefaults: Readonly<Record<string, string>> = {}): string | null {
+  const value = (name: string) => overrides[name] ?? brokerDefaults[name] ?? BY_NAME.get(name)?.default ?? '';
+  const minLag = BigInt(value('min.compaction.lag.ms').trim());
+  const maxLag = BigInt(value('max.compaction.lag.ms').trim());
+  if (minLag > maxLag) {
+    return `conflict topic config setting min.compaction.lag.ms (${minLag}) > max.compaction.lag.ms (${maxLag})`;
+  }
+  return null;
 }
 
 /** Translates a topic's configs into the settings the storage engine acts on. */
-export function logConfigOf(overrides: Readonly<Record<string, string>>): LogConfig {
-  const number = (name: string) => Number(effectiveTopicConfig(overrides, name));
+export function logConfigOf(overrides: Readonly<Record<string, string>>, brokerDefaults: Readonly<Record<string, string>> = {}): LogConfig {
+  const value = (name: string) => effectiveTopicConfig(overrides, name, brokerDefaults);
+  const cleanupPolicy = cleanupPolicyOf(value('cleanup.policy'));
+  const segmentMs = clampToSafe(value('segment.ms'));
+  const maxCompactionLagMs = clampToSafe(value('max.compaction.lag.ms'));
   return {
-    segmentBytes: number('segment.bytes'),
-    segmentMs: clampToSafe(effectiveTopicConfig(overrides, 'segment.ms')),
-    retentionMs: clampToSafe(effectiveTopicConfig(overrides, 'retention.ms')),
-    retentionBytes: clampToSafe(effectiveTopicConfig(overrides, 'retention.bytes')),
-    indexIntervalBytes: number('index.interval.bytes'),
-    timestampType: effectiveTopicConfig(overrides, 'message.timestamp.type') === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+    segmentBytes: Number(value('segment.bytes')),
+    // Kafka rolls a compacted log's active segment by max.compaction.lag.ms too (LogConfig.maxSegmentMs):
+    // the cleaner never touches the active segment, so that is what bounds a record's wait.
+    segmentMs: cleanupPolicy !== 'delete' && maxCompactionLagMs > 0 ? Math.min(segmentMs, maxCompactionLagMs) : segmentMs,
+    retentionMs: clampToSafe(value('retention.ms')),
+    retentionBytes: clampToSafe(value('retention.bytes')),
+    indexIntervalBytes: Number(value('index.interval.bytes')),
+    timestampType: value('message.timestamp.type') === 'LogAppendTime' ? 'LogAppendTime' : 'CreateTime',
+    cleanupPolicy,
+    minCleanableDirtyRatio: Number(value('min.cleanable.dirty.ratio')),
+    deleteRetentionMs: clampToSafe(value('delete.retention.ms')),
+    minCompactionLagMs: clampToSafe(value('min.compaction.lag.ms')),
+    maxCompactionLagMs,
   };
 }
 
@@ -161,7 +205,7 @@ function clampToSafe(value: string): number {
 export interface ConfigEntry {
   name: string;
   value: string;
-  /** ConfigSource: dynamicTopic when the topic overrides it, else default. */
+  /** ConfigSource: dynamicTopic when the topic overrides it, staticBroker when a broker setting sets its default, else default. */
   source: number;
   type: number;
 }

@@ -22,7 +22,7 @@ export const apiVersionsHandler = defineHandler({
       }
       connection.clientSoftwareName = name;
       connection.clientSoftwareVersion = version;
-      broker.logger.debug({ connection: connection.id, clientSoftwareName: name, clientSoftwareVersion: version }, 'client identified');
+      connection.logger.debug({ clientId: header.clientId, clientSoftwareName: name, clientSoftwareVersion: version }, 'client identified');
     }
     return { errorCode: ErrorCode.NONE, apiKeys, throttleTimeMs: 0 };
   },

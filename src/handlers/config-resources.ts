@@ -4,8 +4,9 @@
  */
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { KafkaProtocolError } from '../errors.js';
-import { ConfigSource, ConfigType, topicConfigDefinition, validateTopicConfig } from '../cluster/topic-configs.js';
+import { ConfigSource, ConfigType, topicConfigConflict, topicConfigDefinition, validateTopicConfig } from '../cluster/topic-configs.js';
 import type { Topic } from '../cluster/cluster.js';
+import { SETTINGS, kafkaTypeOf, settingText } from '../config.js';
 import type { BrokerContext } from './handler.js';
 
 /** Kafka's ConfigResource.Type codes. */
@@ -19,30 +20,33 @@ export interface DescribedConfig {
   type: number;
 }
 
-/** The broker's settings that clients commonly read, under Kafka's names. Changed only at start-up. */
+/**
+ * The broker's settings under Kafka's names, derived from the settings table (config.ts), plus the
+ * replication settings a single node has by nature. Changed only at start-up. A value equal to
+ * Tributary's default is reported as DEFAULT_CONFIG, any other as STATIC_BROKER_CONFIG.
+ */
 export function brokerConfigs(broker: BrokerContext): DescribedConfig[] {
   const { config } = broker;
-  const listener = `PLAINTEXT://${config.host}:${broker.advertised.port}`;
-  const entries: Array<[string, string, number]> = [
+  const entries: DescribedConfig[] = [];
+  for (const setting of SETTINGS) {
+    if (!setting.kafka) continue;
+    // An in-memory broker has no log directory.
+    const value = setting.key === 'dataDir' && config.storage === 'memory' ? '' : settingText(setting, config);
+    if (value === null) continue;
+    const isDefault = setting.default !== null && value === setting.type.toText(setting.default as never);
+    entries.push({ name: setting.name, value, readOnly: true, source: isDefault ? ConfigSource.default : ConfigSource.staticBroker, type: kafkaTypeOf(setting) });
+  }
+  const fixed: Array<[string, string, number]> = [
     ['advertised.listeners', `PLAINTEXT://${broker.advertised.host}:${broker.advertised.port}`, ConfigType.list],
-    ['auto.create.topics.enable', String(config.autoCreateTopics), ConfigType.boolean],
     ['broker.id', String(config.nodeId), ConfigType.int],
-    ['connections.max.idle.ms', String(config.connectionsMaxIdleMs), ConfigType.long],
     ['default.replication.factor', '1', ConfigType.int],
-    ['fetch.max.bytes', String(config.fetchMaxBytes), ConfigType.int],
-    ['listeners', listener, ConfigType.list],
-    ['log.dirs', config.storage === 'file' ? config.dataDir : '', ConfigType.list],
-    ['log.retention.check.interval.ms', String(config.retentionCheckIntervalMs), ConfigType.long],
-    ['max.connections', String(config.maxConnections), ConfigType.int],
-    ['message.max.bytes', String(config.messageMaxBytes), ConfigType.int],
+    ['listeners', `PLAINTEXT://${config.host}:${broker.advertised.port}`, ConfigType.list],
     ['min.insync.replicas', '1', ConfigType.int],
-    ['node.id', String(config.nodeId), ConfigType.int],
-    ['num.partitions', String(config.defaultPartitions), ConfigType.int],
     ['offsets.topic.replication.factor', '1', ConfigType.short],
-    ['socket.request.max.bytes', String(config.maxRequestBytes), ConfigType.int],
     ['transaction.state.log.replication.factor', '1', ConfigType.short],
   ];
-  return entries.map(([name, value, type]) => ({ name, value, readOnly: true, source: ConfigSource.staticBroker, type }));
+  for (const [name, value, type] of fixed) entries.push({ name, value, readOnly: true, source: ConfigSource.staticBroker, type });
+  return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 /** Checks that a broker resource name designates this broker ("" means the cluster-wide default). */
@@ -74,6 +78,8 @@ export function validateTopicConfigs(configs: Record<string, string | null>): Re
     const problem = validateTopicConfig(name, value);
     if (problem !== null) throw new KafkaProtocolError(ErrorCode.INVALID_CONFIG, problem);
   }
+  const conflict = topicConfigConflict(configs);
+  if (conflict !== null) throw new KafkaProtocolError(ErrorCode.INVALID_CONFIG, conflict);
   return configs as Record<string, string>;
 }
 

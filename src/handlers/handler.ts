@@ -14,6 +14,7 @@ import type { ProducerIdAllocator } from '../cluster/producer-ids.js';
 import type { Logger } from '../logger.js';
 import type { Connection } from '../server/connection.js';
 import type { GroupCoordinator } from '../coordinator/group/group-coordinator.js';
+import type { RequestMetrics } from '../metrics/request-metrics.js';
 
 export interface BrokerContext {
   readonly config: BrokerConfig;
@@ -27,6 +28,8 @@ export interface BrokerContext {
   /** Aborted when the broker begins shutting down: long polls answer at once. */
   readonly shutdown: AbortSignal;
   readonly handlers: HandlerRegistry;
+  /** Where the dispatcher counts requests, bytes and latency; absent when metrics are off. */
+  readonly requestMetrics?: RequestMetrics | null;
 }
 
 export interface RequestContext {

@@ -57,14 +57,19 @@ export class Connection {
   readonly id: number;
   readonly remoteAddress: string;
   readonly remotePort: number;
+  /** The client id of the first request, for logs (set by the dispatcher). */
+  clientId: string | null | undefined = undefined;
   /** Set from the ApiVersions v3+ request, for logs and metrics. */
   clientSoftwareName: string | null = null;
   clientSoftwareVersion: string | null = null;
   lastActivityMs = Date.now();
+  /** Requests received on this connection. */
+  requestCount = 0;
+  /** Logs about this connection: they carry its id and remote address. */
+  readonly logger: Logger;
 
   private readonly socket: Socket;
   private readonly options: ConnectionOptions;
-  private readonly logger: Logger;
   private readonly received: Buffer[] = [];
   private receivedBytes = 0;
   /** Size of the frame being gathered, or -1 while waiting for a size prefix. */
@@ -78,6 +83,7 @@ export class Connection {
   private draining = false;
   private closed = false;
   private drained: (() => void) | null = null;
+  private readonly openedAtMs = Date.now();
 
   constructor(socket: Socket, options: ConnectionOptions) {
     this.socket = socket;
@@ -95,7 +101,7 @@ export class Connection {
     });
     socket.on('error', (error) => this.logger.debug({ err: error }, 'socket error'));
     socket.on('close', () => this.onSocketClosed());
-    this.logger.debug('connection opened');
+    this.logger.debug({ local: `${socket.localAddress ?? ''}:${socket.localPort ?? 0}` }, 'connection opened');
   }
 
   /** Requests received and not yet answered. */
@@ -131,6 +137,7 @@ export class Connection {
       if (this.receivedBytes < this.frameSize) break;
       const frame = this.take(this.frameSize);
       this.frameSize = -1;
+      this.requestCount++;
       const slot: ResponseSlot = { done: false, chunks: null };
       this.responses.push(slot);
       this.waiting.push({ frame, slot, overlaps: this.options.mayOverlap(frame) });
@@ -291,7 +298,16 @@ export class Connection {
     this.received.length = 0;
     this.waiting.length = 0;
     this.receivedBytes = 0;
-    this.logger.debug('connection closed');
+    this.logger.debug(
+      {
+        clientId: this.clientId ?? null,
+        clientSoftwareName: this.clientSoftwareName,
+        clientSoftwareVersion: this.clientSoftwareVersion,
+        requests: this.requestCount,
+        durationMs: Date.now() - this.openedAtMs,
+      },
+      'connection closed',
+    );
     this.options.onClose(this);
     this.drained?.();
   }

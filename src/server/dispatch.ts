@@ -13,16 +13,20 @@ import { ApiKey } from '../protocol/generated/api-keys.js';
 import { ErrorCode } from '../protocol/generated/error-codes.js';
 import { encodeApiVersionsResponse } from '../protocol/generated/api-versions.js';
 import type { BrokerContext } from '../handlers/handler.js';
+import type { RequestMetrics } from '../metrics/request-metrics.js';
 import { ProtocolViolation, type Connection } from './connection.js';
 
 export type Dispatcher = (frame: Buffer, connection: Connection) => Promise<Buffer[] | null>;
 
 export function createDispatcher(broker: BrokerContext): Dispatcher {
+  const metrics = broker.requestMetrics ?? null;
   return (frame, connection) => {
+    const startedMs = metrics === null ? 0 : performance.now();
     const reader = new Reader(frame);
     const header = decodeRequestHeader(reader);
     if (!reader.ok) throw new ProtocolViolation(`malformed request header: ${reader.error}`);
     const { apiKey, apiVersion, correlationId } = header;
+    if (connection.clientId === undefined) connection.clientId = header.clientId;
     const handler = broker.handlers.get(apiKey);
 
     if (handler === undefined || apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
@@ -30,12 +34,19 @@ export function createDispatcher(broker: BrokerContext): Dispatcher {
       // support, so the client can retry with a version we share.
       if (apiKey === ApiKey.ApiVersions) {
         return Promise.resolve(
-          frameResponse(apiKey, 0, correlationId, (w) =>
-            encodeApiVersionsResponse(w, 0, {
-              errorCode: ErrorCode.UNSUPPORTED_VERSION,
-              apiKeys: broker.handlers.supported(),
-              throttleTimeMs: 0,
-            }),
+          measured(
+            metrics,
+            apiKey,
+            0,
+            frame.length,
+            startedMs,
+            frameResponse(apiKey, 0, correlationId, (w) =>
+              encodeApiVersionsResponse(w, 0, {
+                errorCode: ErrorCode.UNSUPPORTED_VERSION,
+                apiKeys: broker.handlers.supported(),
+                throttleTimeMs: 0,
+              }),
+            ),
           ),
         );
       }
@@ -51,9 +62,14 @@ export function createDispatcher(broker: BrokerContext): Dispatcher {
 
     const outcome = handler.handle(request, { header, connection, broker });
     const respond = (response: unknown) =>
-      response === null
-        ? null
-        : frameResponse(apiKey, apiVersion, correlationId, (w) => handler.encodeResponse(w, apiVersion, response));
+      measured(
+        metrics,
+        apiKey,
+        apiVersion,
+        frame.length,
+        startedMs,
+        response === null ? null : frameResponse(apiKey, apiVersion, correlationId, (w) => handler.encodeResponse(w, apiVersion, response)),
+      );
     return outcome instanceof Promise ? outcome.then(respond) : Promise.resolve(respond(outcome));
   };
 }
@@ -64,6 +80,22 @@ export function createDispatcher(broker: BrokerContext): Dispatcher {
  */
 export function mayOverlap(frame: Buffer): boolean {
   return frame.length >= 2 && frame.readInt16BE(0) === ApiKey.Produce;
+}
+
+/** One metrics update per request: count, bytes in and out (size prefixes included), latency. */
+function measured(
+  metrics: RequestMetrics | null,
+  apiKey: number,
+  version: number,
+  frameLength: number,
+  startedMs: number,
+  chunks: Buffer[] | null,
+): Buffer[] | null {
+  if (metrics !== null) {
+    const responseBytes = chunks === null ? 0 : chunks[0]!.readInt32BE(0) + 4;
+    metrics.record(apiKey, version, frameLength + 4, responseBytes, (performance.now() - startedMs) / 1000);
+  }
+  return chunks;
 }
 
 /** Encodes a whole response frame: size, response header, body. */

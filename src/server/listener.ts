@@ -25,6 +25,10 @@ export class Listener {
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
   private idleReaper: NodeJS.Timeout | null = null;
+  /** Connections accepted, closed and refused since start (metrics). */
+  connectionsOpened = 0;
+  connectionsClosed = 0;
+  connectionsRefused = 0;
 
   constructor(options: ListenerOptions) {
     this.options = options;
@@ -69,6 +73,7 @@ export class Listener {
         { remote: socket.remoteAddress, limit: this.options.maxConnections },
         'connection refused: max.connections reached',
       );
+      this.connectionsRefused++;
       socket.destroy();
       return;
     }
@@ -79,9 +84,13 @@ export class Listener {
       logger: this.options.logger,
       dispatch: this.options.dispatch,
       mayOverlap: this.options.mayOverlap,
-      onClose: (closed) => this.connections.delete(closed),
+      onClose: (closed) => {
+        this.connections.delete(closed);
+        this.connectionsClosed++;
+      },
     });
     this.connections.add(connection);
+    this.connectionsOpened++;
   }
 
   /** Closes connections with nothing in flight that have been silent for connections.max.idle.ms. */

@@ -24,6 +24,8 @@ export class WireClient {
   private readonly pending = new Map<number, Pending>();
   /** Correlation ids in the order their responses arrived. */
   readonly responseOrder: number[] = [];
+  /** Bytes received from the broker so far (metrics tests compare them with the broker's count). */
+  bytesReceived = 0;
   readonly closed: Promise<void>;
 
   private constructor(socket: Socket) {
@@ -44,6 +46,7 @@ export class WireClient {
   }
 
   private onData(chunk: Buffer): void {
+    this.bytesReceived += chunk.length;
     this.received = Buffer.concat([this.received, chunk]);
     while (this.received.length >= 4) {
       const size = this.received.readInt32BE(0);

@@ -1,51 +1,59 @@
 /**
  * `tributary start` (also plain `tributary`): runs a broker in the foreground of this process,
  * prints one line once it listens, and shuts down cleanly on SIGTERM or SIGINT: stop accepting,
- * answer in-flight requests, flush and fsync the log, exit 0. Every flag has a TRIBUTARY_*
- * environment variable; a flag wins over the environment.
+ * answer in-flight requests, flush and fsync the log, exit 0.
+ *
+ * Its flags are derived from the settings table (config.ts): `--<name with dots as hyphens>` for
+ * every setting, its aliases (hidden from help) and its shortcuts (`--memory`,
+ * `--no-auto-create-topics`). `--config FILE` (or TRIBUTARY_CONFIG) names a configuration file.
+ * Precedence: flag > environment > file > default.
  */
-import { Option, InvalidArgumentError, type Command } from 'commander';
-import { startBroker } from '../../broker.js';
-import { DEFAULT_CONFIG } from '../../config.js';
-import { LOG_LEVELS, createLogger, type LogLevel } from '../../logger.js';
+import { Option, type Command } from 'commander';
+import { CONFIG_FILE_ENV, CONFIG_FILE_FLAG, cliFlags, loadConfigFile, resolveConfig, type ResolvedConfig } from '../../config.js';
+import { createLogger } from '../../logger.js';
 import { VERSION } from '../../version.js';
 
-function integer(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed)) throw new InvalidArgumentError('Not an integer.');
-  return parsed;
+/** Adds `--config` and a flag for every setting to `command`. */
+export function addSettingFlags(command: Command): Command {
+  command.addOption(new Option(`${CONFIG_FILE_FLAG} <file>`, `configuration file in Kafka's server.properties format [env: ${CONFIG_FILE_ENV}]`));
+  for (const flag of cliFlags()) {
+    const option = new Option(flag.placeholder === null ? flag.flag : `${flag.flag} ${flag.placeholder}`, `${flag.description} [env: ${flag.env}]`);
+    if (flag.hidden) option.hideHelp();
+    command.addOption(option);
+  }
+  return command;
 }
 
-interface StartFlags {
-  host: string;
-  port: number;
-  dataDir: string;
-  advertisedHost?: string;
-  advertisedPort?: number;
-  logLevel: LogLevel;
-  memory: boolean;
-  autoCreateTopics: boolean;
-  numPartitions: number;
+/** The configuration from the command line's flags, the environment and the file they name. */
+export async function resolveCommandLineConfig(command: Command, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedConfig> {
+  const flags: Array<{ flag: string; value: string | true }> = [];
+  const settingFlags = new Set(cliFlags().map((flag) => flag.flag));
+  let configPath: string | undefined;
+  for (const option of command.options) {
+    const attribute = option.attributeName();
+    if (command.getOptionValueSource(attribute) !== 'cli' || option.long === undefined) continue;
+    if (option.long !== CONFIG_FILE_FLAG && !settingFlags.has(option.long)) continue; // the command's own options
+    const value: unknown = command.getOptionValue(attribute);
+    if (option.long === CONFIG_FILE_FLAG) configPath = String(value);
+    else flags.push({ flag: option.long, value: option.required ? String(value) : true });
+  }
+  configPath ??= env[CONFIG_FILE_ENV] === '' ? undefined : env[CONFIG_FILE_ENV];
+  const file = configPath === undefined ? null : await loadConfigFile(configPath);
+  return resolveConfig({ file, env, flags });
 }
 
-async function runStart(flags: StartFlags): Promise<void> {
-  const logger = createLogger(flags.logLevel);
-  const broker = await startBroker({
-    host: flags.host,
-    port: flags.port,
-    dataDir: flags.dataDir,
-    storage: flags.memory ? 'memory' : 'file',
-    advertisedHost: flags.advertisedHost,
-    advertisedPort: flags.advertisedPort,
-    logLevel: flags.logLevel,
-    autoCreateTopics: flags.autoCreateTopics,
-    defaultPartitions: flags.numPartitions,
-    logger,
-  });
-  const storage = flags.memory ? 'in memory (nothing is kept)' : `data in ${flags.dataDir}`;
+async function runStart(command: Command): Promise<void> {
+  const { config, warnings } = await resolveCommandLineConfig(command);
+  const logger = createLogger(config.logLevel, config.logFormat);
+  for (const warning of warnings) logger.warn(warning);
+  // Loaded here, not at the top: the other commands need none of the broker.
+  const { startBroker } = await import('../../broker.js');
+  const broker = await startBroker({ ...config, logger });
+  const storage = config.storage === 'memory' ? 'in memory (nothing is kept)' : `data in ${config.dataDir}`;
+  const admin = broker.adminPort === null ? '' : `, admin on http://${urlHost(broker.adminHost!)}:${broker.adminPort}`;
   process.stdout.write(
     `Tributary ${VERSION} listening on ${broker.host}:${broker.port} ` +
-      `(advertised as ${broker.advertisedHost}:${broker.advertisedPort}, node ${broker.nodeId}, cluster ${broker.clusterId}, ${storage})\n`,
+      `(advertised as ${broker.advertisedHost}:${broker.advertisedPort}, node ${broker.nodeId}, cluster ${broker.clusterId}, ${storage}${admin})\n`,
   );
 
   let stopping = false;
@@ -66,18 +74,11 @@ async function runStart(flags: StartFlags): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
 export function registerStartCommand(program: Command): void {
-  program
-    .command('start', { isDefault: true })
-    .description('run a broker in the foreground')
-    .addOption(new Option('--host <host>', 'address to bind').env('TRIBUTARY_HOST').default(DEFAULT_CONFIG.host))
-    .addOption(new Option('--port <port>', 'port to bind (0 = any free port)').env('TRIBUTARY_PORT').default(DEFAULT_CONFIG.port).argParser(integer))
-    .addOption(new Option('--data-dir <dir>', 'directory of the durable log').env('TRIBUTARY_DATA_DIR').default(DEFAULT_CONFIG.dataDir))
-    .addOption(new Option('--advertised-host <host>', 'host clients are told to connect to (default: --host)').env('TRIBUTARY_ADVERTISED_HOST'))
-    .addOption(new Option('--advertised-port <port>', 'port clients are told to connect to (default: the bound port)').env('TRIBUTARY_ADVERTISED_PORT').argParser(integer))
-    .addOption(new Option('--log-level <level>', 'log level').env('TRIBUTARY_LOG_LEVEL').choices(LOG_LEVELS).default(DEFAULT_CONFIG.logLevel))
-    .addOption(new Option('--memory', 'keep everything in memory instead of --data-dir').env('TRIBUTARY_MEMORY').default(false))
-    .addOption(new Option('--no-auto-create-topics', 'refuse unknown topics instead of creating them (auto.create.topics.enable=false)').env('TRIBUTARY_NO_AUTO_CREATE_TOPICS'))
-    .addOption(new Option('--num-partitions <n>', 'partitions of auto-created topics (num.partitions)').env('TRIBUTARY_NUM_PARTITIONS').default(DEFAULT_CONFIG.defaultPartitions).argParser(integer))
-    .action((flags: StartFlags) => runStart(flags));
+  const command = program.command('start', { isDefault: true }).description('run a broker in the foreground');
+  addSettingFlags(command).action((_flags: unknown, self: Command) => runStart(self));
 }

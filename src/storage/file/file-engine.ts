@@ -45,6 +45,8 @@ export interface FileStorageEngineOptions {
    * fail as a real one would.
    */
   beforeDataSync?: (path: string) => void | Promise<void>;
+  /** Told after every fdatasync of a segment with its duration (the fsync latency metric). */
+  onDataSync?: (durationSeconds: number) => void;
 }
 
 /** Data directories open in this process: two engines on one directory would corrupt it. */
@@ -229,7 +231,7 @@ export class FileStorageEngine implements StorageEngine {
       partition,
       config,
       clock: this.clock,
-      hooks: { beforeDataSync: this.options.beforeDataSync },
+      hooks: { beforeDataSync: this.options.beforeDataSync, onDataSync: this.options.onDataSync },
       logger: this.options.logger,
     });
     this.partitions.set(key, log);

@@ -37,7 +37,8 @@ export const MAX_RELATIVE_OFFSET = 2_147_483_647n;
 export interface SegmentHooks {
   /** Runs before each data fsync; a throw is treated as a failed fsync (fault injection for tests). */
   beforeDataSync?: ((path: string) => void | Promise<void>) | undefined;
-  onDataSync?: (() => void) | undefined;
+  /** Told after each data fsync of a segment, with how long it took. */
+  onDataSync?: ((durationSeconds: number) => void) | undefined;
   /** Told when index files were missing or inconsistent and the indexes were rebuilt from the log. */
   onIndexesRebuilt?: ((segment: LogSegment) => void) | undefined;
 }
@@ -61,6 +62,11 @@ export class LogSegment {
   maxTimestamp = -1n;
   /** Base offset of the first batch that has `maxTimestamp`. */
   offsetOfMaxTimestamp = -1n;
+  /**
+   * The log cleaner may have removed batches from this segment: offsets then rise from batch to
+   * batch with gaps, and the first batch may start after the base offset. Scans accept that.
+   */
+  offsetGapsAllowed = false;
 
   private offsetIndex: OffsetIndex | null = null;
   private timeIndex: TimeIndex | null = null;
@@ -97,6 +103,42 @@ export class LogSegment {
     segment.timeIndex = TimeIndex.empty();
     segment.indexesDirty = true;
     segment.lastModifiedMs = nowMs;
+    return segment;
+  }
+
+  /**
+   * A segment the log cleaner has just written (still under a temporary name): `handle` is open on
+   * its .log, and its indexes, built while writing, are in memory and in index files that will be
+   * renamed with the .log. The paths are the final ones; the open handle keeps working across the
+   * renames, so readers can use the segment before the swap has finished.
+   */
+  static adopt(
+    directory: string,
+    baseOffset: bigint,
+    built: {
+      handle: FileHandle;
+      size: number;
+      nextOffset: bigint;
+      lastModifiedMs: number;
+      offsetIndex: OffsetIndex;
+      timeIndex: TimeIndex;
+      maxTimestamp: bigint;
+      offsetOfMaxTimestamp: bigint;
+      bytesSinceLastIndexEntry: number;
+    },
+    hooks: SegmentHooks,
+  ): LogSegment {
+    const segment = new LogSegment(directory, baseOffset, built.size, hooks);
+    segment.handlePromise = Promise.resolve(built.handle);
+    segment.nextOffset = built.nextOffset;
+    segment.lastModifiedMs = built.lastModifiedMs;
+    segment.rollingBaseMs = built.size === 0 ? null : built.lastModifiedMs;
+    segment.offsetIndex = built.offsetIndex;
+    segment.timeIndex = built.timeIndex;
+    segment.maxTimestamp = built.maxTimestamp;
+    segment.offsetOfMaxTimestamp = built.offsetOfMaxTimestamp;
+    segment.bytesSinceLastIndexEntry = built.bytesSinceLastIndexEntry;
+    segment.offsetGapsAllowed = true;
     return segment;
   }
 
@@ -201,7 +243,7 @@ export class LogSegment {
   /**
    * Rebuilds both indexes by scanning the log from the start to `end` (the file's size when absent).
    * With `verifyCrc` (recovery) each batch's CRC-32C is checked too. Batches must carry consecutive
-   * offsets starting at the base offset. Returns where the valid log ends and the offset after it;
+   * offsets starting at the base offset (rising offsets, when `offsetGapsAllowed`). Returns where the valid log ends and the offset after it;
    * the caller decides whether to truncate there. Never use on the active segment while it takes
    * appends: the writer updates the indexes it replaces.
    */
@@ -218,7 +260,9 @@ export class LogSegment {
     let bytesSinceLastEntry = 0;
     let expected = this.baseOffset;
     const outcome = await scanBatches(handle, 0, end, { verifyCrc: options.verifyCrc }, (batch: ScannedBatch) => {
-      if (batch.baseOffset !== expected) return `batch at position ${batch.position} has base offset ${batch.baseOffset}, expected ${expected}`;
+      if (batch.baseOffset < expected || (batch.baseOffset !== expected && !this.offsetGapsAllowed)) {
+        return `batch at position ${batch.position} has base offset ${batch.baseOffset}, expected ${expected}`;
+      }
       if (batch.lastOffset - this.baseOffset > MAX_RELATIVE_OFFSET) return `batch at position ${batch.position} overflows the segment's offsets`;
       const relative = Number(batch.baseOffset - this.baseOffset);
       if (batch.maxTimestamp > maxTimestamp) {
@@ -343,8 +387,9 @@ export class LogSegment {
   async sync(): Promise<void> {
     const handle = await this.handle();
     await this.hooks.beforeDataSync?.(this.logPath);
+    const started = performance.now();
     await handle.datasync();
-    this.hooks.onDataSync?.();
+    this.hooks.onDataSync?.((performance.now() - started) / 1000);
   }
 
   /**
