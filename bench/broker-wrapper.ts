@@ -1,5 +1,5 @@
 /**
- * Runs the `tributary` CLI unchanged in this process, plus an event-loop delay histogram
+ * Runs the `tributary` CLI (the bundled bin) unchanged in this process, plus an event-loop delay histogram
  * (perf_hooks.monitorEventLoopDelay) that the benchmark reads over the IPC channel:
  * `{ eld: 'reset' }` clears it, `{ eld: 'report' }` answers with percentiles in milliseconds.
  * Arguments are the CLI's (`start --host ... --port ...`).
@@ -31,4 +31,5 @@ process.on('message', (message: { eld?: string }) => {
 // The IPC channel must not keep the broker alive after it closes.
 process.channel?.unref();
 
-await import('../src/cli/main.js');
+// The package's bin, the bundle tools/bundle makes (a URL: tsc has no types for it).
+await import(new URL('../bundle/tributary.js', import.meta.url).href);

@@ -6,6 +6,7 @@
 import { Command } from 'commander';
 import { TributaryError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { CliError } from './output.js';
 import { registerStartCommand } from './commands/start.js';
 import { registerConfigCommand } from './commands/config.js';
 import { registerTopicCommand } from './commands/topic.js';
@@ -33,6 +34,10 @@ export function buildProgram(): Command {
 buildProgram()
   .parseAsync(process.argv)
   .catch((error: unknown) => {
+    if (error instanceof CliError) {
+      process.stderr.write(`tributary: ${error.message}\n`);
+      process.exit(error.exitCode);
+    }
     if (error instanceof TributaryError) {
       process.stderr.write(`tributary: ${error.message}\n`);
       process.exit(2);

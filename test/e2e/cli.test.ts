@@ -90,6 +90,21 @@ async function runCli(args: string[], env: Record<string, string> = {}): Promise
   return { code, stdout, stderr };
 }
 
+test('a mistyped command or a stray argument is a usage error (exit 2), not a broker start', async () => {
+  const mistyped = await runCli(['topik', 'list']);
+  assert.equal(mistyped.code, 2);
+  assert.equal(mistyped.stdout, '');
+  assert.match(mistyped.stderr, /unknown command 'topik'; the commands are start, config, topic, produce/);
+
+  const stray = await runCli(['start', 'now', '--memory']);
+  assert.equal(stray.code, 2);
+  assert.match(stray.stderr, /start takes no arguments, only options \(got 'now'\)/);
+
+  const unknownOption = await runCli(['--no-such-option']);
+  assert.equal(unknownOption.code, 2);
+  assert.match(unknownOption.stderr, /unknown option '--no-such-option'/);
+});
+
 test('--config file, environment and flags combine with flag > environment > file precedence', async () => {
   const dir = await makeTempDir();
   try {

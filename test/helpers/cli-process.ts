@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
-export const CLI_PATH = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+/** The package's bin: the bundle that `npm run build` makes of src/cli/main.ts (tools/bundle). */
+export const CLI_PATH = fileURLToPath(new URL('../../bundle/tributary.js', import.meta.url));
 
 export interface CliBroker {
   child: ChildProcess;

@@ -12,6 +12,7 @@ import { Option, type Command } from 'commander';
 import { CONFIG_FILE_ENV, CONFIG_FILE_FLAG, cliFlags, loadConfigFile, resolveConfig, type ResolvedConfig } from '../../config.js';
 import { createLogger } from '../../logger.js';
 import { VERSION } from '../../version.js';
+import { usageError, usageExitCodes, type CliError } from '../output.js';
 
 /** Adds `--config` and a flag for every setting to `command`. */
 export function addSettingFlags(command: Command): Command {
@@ -79,6 +80,23 @@ function urlHost(host: string): string {
 }
 
 export function registerStartCommand(program: Command): void {
-  const command = program.command('start', { isDefault: true }).description('run a broker in the foreground');
-  addSettingFlags(command).action((_flags: unknown, self: Command) => runStart(self));
+  const command = program
+    .command('start', { isDefault: true })
+    .description('run a broker in the foreground')
+    // `start` takes no arguments; as the default command it receives the words of a mistyped
+    // command (`tributary topik list`), which deserve a better answer than "too many arguments".
+    .allowExcessArguments(true);
+  addSettingFlags(usageExitCodes(command)).action((_flags: unknown, self: Command) => {
+    if (self.args.length > 0) {
+      const typedStart = program.args[0] === 'start';
+      throw typedStart ? usageError(`start takes no arguments, only options (got '${self.args[0]}')`) : unknownCommand(program, self.args[0]!);
+    }
+    return runStart(self);
+  });
+}
+
+/** A usage error naming the word that is not a command, and the commands there are. */
+function unknownCommand(program: Command, word: string): CliError {
+  const names = program.commands.map((command) => command.name());
+  return usageError(`unknown command '${word}'; the commands are ${names.join(', ')} (see tributary --help)`);
 }

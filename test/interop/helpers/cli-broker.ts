@@ -1,12 +1,12 @@
 /**
- * The broker as a user runs it: `node dist/src/cli/main.js start ...` in a child process. Start-up
+ * The broker as a user runs it: `node dist/bundle/tributary.js start ...` (the package's bin) in a child process. Start-up
  * is judged by the one line the CLI prints on stdout once it listens; shutdown by its exit code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-/** dist/test/interop/helpers/cli-broker.js -> dist/src/cli/main.js */
-export const CLI_PATH = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
+/** dist/test/interop/helpers/cli-broker.js -> dist/bundle/tributary.js */
+export const CLI_PATH = fileURLToPath(new URL('../../../bundle/tributary.js', import.meta.url));
 
 export const LISTENING_LINE = /^Tributary (\S+) listening on (\S+):(\d+) \(advertised as (\S+):(\d+)[,)]/;
 

@@ -1,0 +1,43 @@
+/**
+ * Bundles the `tributary` command (dist/src/cli/main.js, tsc's output) into dist/bundle/ with
+ * esbuild. Why: Node's ES module loader resolves, reads and links each of the ~140 modules that
+ * `tributary start` loads one by one, which cost more than all of the broker's own start-up work;
+ * one scope-hoisted file removes that (bench/README.md, "Start-up", has the numbers).
+ *
+ * What the bundle keeps outside:
+ * - native addons (CRC-32C and the compression codecs): a `.node` file cannot be inlined;
+ * - prom-client and pino-pretty: loaded only when the admin listener or pretty logs are on, and
+ *   staying separate packages keeps that loading lazy.
+ * Modules the code imports with `import()` become chunks of their own (`splitting`), so `start`
+ * never loads the client and the other commands, and the other commands never load the broker.
+ *
+ * The bundle sits two directories below the package root, as dist/src does, because version.ts
+ * reads `../../package.json` relative to itself.
+ */
+import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const OUT_DIR = `${ROOT}dist/bundle`;
+
+const EXTERNAL = ['@node-rs/crc32', 'snappy', 'lz4-napi', '@cloudpss/zstd', 'prom-client', 'pino-pretty'];
+
+rmSync(OUT_DIR, { recursive: true, force: true });
+await build({
+  entryPoints: { tributary: `${ROOT}dist/src/cli/main.js` },
+  outdir: OUT_DIR,
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: EXTERNAL,
+  sourcemap: true,
+  minifyWhitespace: true,
+  minifySyntax: true,
+  // esbuild's CommonJS shim (for pino and commander, which are CommonJS) calls the global
+  // `require`, which an ES module lacks: give it one.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  logLevel: 'warning',
+});
