@@ -49,6 +49,12 @@ test('demo 3, retention: old segments are deleted and the log start offset moves
     ],
   );
 
+  // Filtered to one topic, the text report lists its segments: the sealed one's indexes are on
+  // disk, the active one's are still in the broker's memory.
+  const segmentsText = await runCli(['storage', 'inspect', 'short', '--data-dir', broker.dataDir]);
+  assert.equal(segmentsText.code, 0, segmentsText.stderr);
+  assert.match(segmentsText.stdout, /^BASE-OFFSET +SIZE +BATCHES +RECORDS .* INDEX +TIMEINDEX +TAIL\n0 +\d+ B +1 +5 +4 .* \d+ B +\d+ B +ok\n5 +\d+ B +1 +5 +9 .* in memory +in memory +ok$/m);
+
   // The broker's retention check (every 200 ms here) deletes segments older than 1 s.
   let described = '';
   for (let i = 0; i < 50 && !/^0 +1 +0 +1 +1 +10 +10$/m.test(described); i++) {

@@ -22,9 +22,13 @@ function percent(part: number, whole: number): string {
   return whole === 0 ? '0%' : `${Math.round((part / whole) * 100)}%`;
 }
 
-/** An index file's size, or why it is not usable. */
-function indexText(report: SegmentReport['index']): string {
-  if (report === null) return 'missing';
+/**
+ * An index file's size, or why it is not usable. The active (last) segment's indexes live in the
+ * broker's memory and reach the disk when the segment rolls or the broker closes, so their absence
+ * there is normal while the broker runs or after a crash (recovery rebuilds them).
+ */
+function indexText(report: SegmentReport['index'], active: boolean): string {
+  if (report === null) return active ? 'in memory' : 'missing';
   return report.consistent ? formatBytes(report.bytes) : 'inconsistent';
 }
 
@@ -78,7 +82,7 @@ function renderReport(report: DataDirReport, flags: InspectFlags, filtered: bool
         `SEGMENTS OF ${name(p)}\n` +
           renderTable(
             ['BASE-OFFSET', 'SIZE', 'BATCHES', 'RECORDS', 'LAST-OFFSET', 'FIRST-TIMESTAMP', 'LAST-TIMESTAMP', 'CODECS', 'INDEX', 'TIMEINDEX', 'TAIL'],
-            p.segments.map((s) => [
+            p.segments.map((s, i) => [
               s.baseOffset,
               formatBytes(s.sizeBytes),
               s.batches,
@@ -87,8 +91,8 @@ function renderReport(report: DataDirReport, flags: InspectFlags, filtered: bool
               formatTimestamp(s.firstTimestamp),
               formatTimestamp(s.lastTimestamp),
               Object.keys(s.codecs).sort().join(','),
-              indexText(s.index),
-              indexText(s.timeIndex),
+              indexText(s.index, i === p.segments.length - 1),
+              indexText(s.timeIndex, i === p.segments.length - 1),
               tailText(s),
             ]),
           ),
