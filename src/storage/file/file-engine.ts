@@ -18,11 +18,11 @@
  * is detected by the next.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from '../../logger.js';
 import type { ClusterRecord, LogConfig, PartitionLog, StorageEngine, TopicRecord } from '../engine.js';
-import { TEMP_SUFFIX, fsyncDirectory, isNotFound, writeFileAtomic } from './fs-util.js';
+import { TEMP_SUFFIX, fsyncDirectory, isNotFound, pathExists, writeFileAtomic } from './fs-util.js';
 import { FilePartitionLog, RECOVERY_FLAG_FILE } from './partition-log.js';
 import { StorageError } from './storage-error.js';
 
@@ -85,7 +85,7 @@ export class FileStorageEngine implements StorageEngine {
     openDirectories.add(this.dataDir);
     try {
       await mkdir(this.dataDir, { recursive: true });
-      const existed = await fileExists(join(this.dataDir, CLUSTER_FILE));
+      const existed = await pathExists(join(this.dataDir, CLUSTER_FILE));
       const metadata = await this.loadClusterMetadata();
       this.clusterMetadata = metadata;
       const topics = await this.loadTopics();
@@ -329,14 +329,4 @@ function isPartitionDirectory(name: string): boolean {
 /** Kafka's cluster id format: a random UUID, base64url without padding (22 characters). */
 export function newClusterId(): string {
   return Buffer.from(randomUUID().replaceAll('-', ''), 'hex').toString('base64url');
-}
-
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
 }

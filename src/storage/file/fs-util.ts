@@ -4,7 +4,7 @@
  * so after a crash either the old or the new content is there, never a mix.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Suffix of temp files; leftovers from a crash are removed when a directory is opened. */
@@ -65,6 +65,17 @@ export async function readAt(handle: FileHandle, position: number, length: numbe
 /** True for "no such file or directory". */
 export function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | null)?.code === 'ENOENT';
+}
+
+/** Whether something exists at `path`; errors other than "not found" propagate. */
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
 }
 
 /** Pads a base offset to Kafka's 20-digit file name stem. */

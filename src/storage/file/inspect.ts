@@ -21,7 +21,7 @@ import { codecName } from '../../protocol/records/compression.js';
 import { logConfigOf } from '../../cluster/topic-configs.js';
 import { segmentsPastRetention } from '../retention.js';
 import type { TopicRecord } from '../engine.js';
-import { isNotFound, readAt } from './fs-util.js';
+import { isNotFound, pathExists, readAt } from './fs-util.js';
 import { OffsetIndex } from './offset-index.js';
 import { TimeIndex } from './time-index.js';
 import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX } from './segment.js';
@@ -234,16 +234,6 @@ async function readJson(path: string): Promise<Record<string, unknown> | null> {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
-}
-
 function bigintOf(value: unknown, fallback: bigint): bigint {
   try {
     return value === undefined || value === null ? fallback : BigInt(String(value));
@@ -391,7 +381,7 @@ export async function inspectDataDir(dataDir: string, options: InspectOptions = 
     dataDir: root,
     clusterId: typeof cluster?.clusterId === 'string' ? cluster.clusterId : null,
     nodeId: typeof cluster?.nodeId === 'number' ? cluster.nodeId : null,
-    cleanShutdown: await exists(join(root, CLEAN_SHUTDOWN_FILE)),
+    cleanShutdown: await pathExists(join(root, CLEAN_SHUTDOWN_FILE)),
     topics: topicNames.map((name) => {
       const own = partitions.filter((p) => p.topic === name);
       const record = byName.get(name);

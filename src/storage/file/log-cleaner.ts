@@ -29,7 +29,7 @@
  * `.swap` of it left); rename `.swap` to the final names; remove the manifest. Every step is
  * idempotent, so a crash during recovery is recovered the same way.
  */
-import { open, readdir, readFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BATCH_HEADER_SIZE, BATCH_LOG_OVERHEAD, CURRENT_MAGIC, Offsets } from '../../protocol/records/record-batch.js';
 import {
@@ -45,7 +45,7 @@ import {
   type CleanerStats,
 } from '../cleaner.js';
 import { policyCompacts, type CompactionOptions, type CompactionResult, type LogConfig } from '../engine.js';
-import { fsyncDirectory, isNotFound, offsetFileStem, writeFileAtomic } from './fs-util.js';
+import { fsyncDirectory, isNotFound, offsetFileStem, pathExists, writeFileAtomic } from './fs-util.js';
 import { OffsetIndex } from './offset-index.js';
 import { INDEX_SUFFIX, LOG_SUFFIX, LogSegment, TIME_INDEX_SUFFIX, type SegmentHooks } from './segment.js';
 import { StorageError } from './storage-error.js';
@@ -503,16 +503,6 @@ function ignoreNotFound(error: unknown): void {
   if (!isNotFound(error)) throw error;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if (isNotFound(error)) return false;
-    throw error;
-  }
-}
-
 /**
  * Finishes or undoes a swap interrupted by a crash (see the file comment), before the partition's
  * segments are listed. Returns what it did, for the log.
@@ -549,8 +539,8 @@ export async function completeInterruptedSwap(directory: string): Promise<'none'
   for (const base of created) {
     for (const suffix of SEGMENT_FILE_SUFFIXES) {
       const path = stem(base) + suffix;
-      if (await exists(path + CLEANED_SUFFIX)) await rename(path + CLEANED_SUFFIX, path + SWAP_SUFFIX);
-      else if (!(await exists(path + SWAP_SUFFIX)) && !(await exists(path))) {
+      if (await pathExists(path + CLEANED_SUFFIX)) await rename(path + CLEANED_SUFFIX, path + SWAP_SUFFIX);
+      else if (!(await pathExists(path + SWAP_SUFFIX)) && !(await pathExists(path))) {
         throw new StorageError('TRIB_ERR_STORAGE_CORRUPT', `${path} of the interrupted cleaner swap in ${manifestPath} is missing`);
       }
     }
@@ -561,14 +551,14 @@ export async function completeInterruptedSwap(directory: string): Promise<'none'
     for (const suffix of SEGMENT_FILE_SUFFIXES) {
       const path = stem(base) + suffix;
       // A name that a created segment already took over (no .swap of it left) is the new file.
-      if (!createdSet.has(base) || (await exists(path + SWAP_SUFFIX))) await unlink(path).catch(ignoreNotFound);
+      if (!createdSet.has(base) || (await pathExists(path + SWAP_SUFFIX))) await unlink(path).catch(ignoreNotFound);
     }
   }
   await fsyncDirectory(directory);
   for (const base of created) {
     for (const suffix of SEGMENT_FILE_SUFFIXES) {
       const path = stem(base) + suffix;
-      if (await exists(path + SWAP_SUFFIX)) await rename(path + SWAP_SUFFIX, path);
+      if (await pathExists(path + SWAP_SUFFIX)) await rename(path + SWAP_SUFFIX, path);
     }
   }
   await fsyncDirectory(directory);
