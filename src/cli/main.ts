@@ -15,6 +15,7 @@ import { registerConsumeCommand } from './commands/consume.js';
 import { registerGroupCommand } from './commands/group.js';
 import { registerClusterCommand } from './commands/cluster.js';
 import { registerStorageCommand } from './commands/storage.js';
+import { registerMetricsCommand } from './commands/metrics.js';
 
 export function buildProgram(): Command {
   const program = new Command('tributary')
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerGroupCommand(program);
   registerClusterCommand(program);
   registerStorageCommand(program);
+  registerMetricsCommand(program);
   return program;
 }
 
