@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import kafkajs from 'kafkajs';
 import { startTestBroker, type TestBroker } from '../helpers/broker.js';
-import { runCli } from '../helpers/cli-run.js';
+import { runCli, startCli } from '../helpers/cli-run.js';
 
 const { Kafka, logLevel } = kafkajs;
 
@@ -72,13 +72,16 @@ test('--interval: rates of what happened between two scrapes', async () => {
   const producer = kafka.producer();
   await producer.connect();
   await producer.send({ topic: 'rated', messages: [{ value: 'warm-up' }] }); // auto-creates the topic
-  const watching = runCli(['metrics', '-a', admin, '--interval', '2', '--json']);
-  await new Promise((resolve) => setTimeout(resolve, 500));
+  const watching = startCli(['metrics', '-a', admin, '--interval', '2', '--json']);
+  // Produce once the first scrape is done, which the command says on stderr.
+  while (!watching.output().stderr.includes('scraping again in 2 s')) {
+    assert.equal(watching.output().code, null, watching.output().stderr);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   await producer.send({ topic: 'rated', messages: Array.from({ length: 10 }, (_, i) => ({ value: `r${i}` })) });
   await producer.disconnect();
-  const result = await watching;
-  assert.equal(result.code, 0, result.stderr);
-  const summary = JSON.parse(result.stdout) as SummaryJson & { intervalSeconds: number };
+  assert.equal(await watching.exited, 0, watching.output().stderr);
+  const summary = JSON.parse(watching.output().stdout) as SummaryJson & { intervalSeconds: number };
   assert.equal(summary.intervalSeconds, 2);
   assert.deepEqual(
     summary.partitions.filter((p) => p.topic === 'rated').map((p) => [p.logEndOffset, p.recordsPerSecond]),

@@ -7,7 +7,7 @@
  * the text format, so it reads any Tributary broker without Prometheus installed.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EXIT_CODES_HELP, CliError, ExitCode, action, formatBytes, print, printJson, renderFields, renderTable, usageError, usageExitCodes } from '../output.js';
+import { EXIT_CODES_HELP, CliError, ExitCode, action, formatBytes, print, printJson, renderFields, renderTable, usageError, usageExitCodes, warn } from '../output.js';
 import { MetricSet, bucketsBetween, histogramQuantile, parsePrometheusText, PrometheusFormatError, type Bucket, type Sample } from '../prometheus-text.js';
 import { parseDuration } from '../brokers.js';
 
@@ -263,6 +263,8 @@ async function runMetrics(flags: MetricsFlags): Promise<void> {
   let earlier: MetricSet | null = null;
   if (flags.interval !== undefined) {
     earlier = await scrape(url, flags.timeout);
+    // On stderr, so that stdout stays the report (or the JSON) alone.
+    warn(`scraped ${url.href}; scraping again in ${flags.interval} s`);
     await new Promise((resolve) => setTimeout(resolve, flags.interval! * 1000));
   }
   const now = await scrape(url, flags.timeout);
