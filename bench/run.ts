@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writ
 import { connect, createServer } from 'node:net';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { readFile } from 'node:fs/promises';
 import { batchOfOneRecord, batchOfSmallRecords, createTopic, produceFrame } from './lib/kafka.js';
 import { allProcessCpu, parentPid, cpuSeconds, machineBusySeconds, topOtherProcesses, lastJson, rssMiB, runProcess, sleep, startProcess, stopProcess, type Started } from './lib/proc.js';
@@ -399,7 +399,7 @@ const log = (message: string) => process.stderr.write(`${message}\n`);
 function record(key: string, rep: number, values: Record<string, number>): Record<string, number> {
   samples.push({ key, rep, values, others: lastOthers });
   const shown = Object.entries(values)
-    .filter(([name]) => ['mbPerSec', 'recordsPerSec', 'p99Us', 'ms', 'serverCpu', 'clientCpu', 'rssMiB'].includes(name))
+    .filter(([name]) => ['mbPerSec', 'recordsPerSec', 'p99Us', 'ms', 'importMs', 'startBrokerMs', 'serverCpu', 'clientCpu', 'rssMiB'].includes(name))
     .map(([name, value]) => `${name}=${formatNumber(value)}`)
     .join(' ');
   log(`  rep ${rep} ${key.padEnd(18)} ${shown}`);
@@ -637,6 +637,25 @@ async function timeToFirstConnection(command: string, args: string[]): Promise<{
   throw new Error(`${command} accepted no connection within 10 s`);
 }
 
+/**
+ * The in-process mode a test suite uses: a fresh Node process imports the library and calls
+ * startBroker({ port: 0, storage: 'memory' }); reports both steps, measured inside that process.
+ */
+async function inProcessStartup(): Promise<Record<string, number>> {
+  const library = pathToFileURL(join(ROOT, 'dist/src/index.js')).href;
+  const script = [
+    'const begin = performance.now();',
+    `const { startBroker } = await import(${JSON.stringify(library)});`,
+    'const imported = performance.now();',
+    "const broker = await startBroker({ port: 0, storage: 'memory', logLevel: 'silent' });",
+    'const started = performance.now();',
+    'await broker.close();',
+    'console.log(JSON.stringify({ importMs: imported - begin, startBrokerMs: started - imported }));',
+  ].join('\n');
+  const { stdout } = await runProcess(process.execPath, ['--input-type=module', '-e', script], { timeoutMs: 30_000 });
+  return lastJson<Record<string, number>>(stdout);
+}
+
 async function startupScenarios(rep: number): Promise<void> {
   const bareNode = ["-e", "require('node:net').createServer().listen({{port}}, '127.0.0.1')".replace('{{port}}', '{port}')];
   for (let i = 0; i < settings.startupSamples; i++) {
@@ -658,6 +677,7 @@ async function startupScenarios(rep: number): Promise<void> {
       rmSync(dataDir, { recursive: true, force: true });
       return values;
     });
+    await attempt('startup-inprocess', rep, inProcessStartup);
   }
 }
 
@@ -752,6 +772,8 @@ const ROWS: RowSpec[] = [
   { id: 'e2e-p99', group: 'e2e', metric: 'End-to-end p99, same', unit: 'µs', key: 't-e2e', field: 'p99Us' },
   { id: 'e2e-p999', group: 'e2e', metric: 'End-to-end p99.9, same', unit: 'µs', key: 't-e2e', field: 'p999Us' },
   { id: 'startup', group: 'startup', metric: 'Start-up: spawn of the CLI → first accepted connection', unit: 'ms', key: 'startup-tributary', field: 'ms', baseline: { label: 'bare `node -e` TCP server', key: 'startup-node', field: 'ms' }, target: { kind: 'value<', threshold: 100, text: '< 100 ms' } },
+  { id: 'startup-inprocess', group: 'startup', metric: 'In-process: startBroker({ port: 0, storage: memory }) once the library is loaded', unit: 'ms', key: 'startup-inprocess', field: 'startBrokerMs' },
+  { id: 'import-library', group: 'startup', metric: 'In-process: loading the library (import, once per process)', unit: 'ms', key: 'startup-inprocess', field: 'importMs' },
   { id: 'rss-idle', group: 'startup', metric: 'RSS idle (1 s after start-up)', unit: 'MiB', key: 'startup-tributary', field: 'rssIdleMiB', target: { kind: 'value<', threshold: 80, text: '< 80 MiB' } },
   { id: 'rss-produce', group: 'produce', metric: 'RSS under load (max, produce acks=1, 64 in flight)', unit: 'MiB', key: 't64', field: 'rssMiB' },
   { id: 'rss-fetch', group: 'fetch', metric: 'RSS under load (max, fetch)', unit: 'MiB', key: 'tfetch', field: 'rssMiB' },
