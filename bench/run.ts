@@ -638,11 +638,12 @@ async function timeToFirstConnection(command: string, args: string[]): Promise<{
 }
 
 /**
- * The in-process mode a test suite uses: a fresh Node process imports the library and calls
+ * The in-process mode a test suite uses: a fresh Node process imports the package and calls
  * startBroker({ port: 0, storage: 'memory' }); reports both steps, measured inside that process.
  */
 async function inProcessStartup(): Promise<Record<string, number>> {
-  const library = pathToFileURL(join(ROOT, 'dist/src/index.js')).href;
+  // What `import 'tributary'` resolves to (package.json exports): the bundle of tools/bundle.
+  const library = pathToFileURL(join(ROOT, 'dist/bundle/index.js')).href;
   const script = [
     'const begin = performance.now();',
     `const { startBroker } = await import(${JSON.stringify(library)});`,

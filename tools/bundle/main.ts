@@ -1,8 +1,9 @@
 /**
- * Bundles the `tributary` command (dist/src/cli/main.js, tsc's output) into dist/bundle/ with
- * esbuild. Why: Node's ES module loader resolves, reads and links each of the ~140 modules that
- * `tributary start` loads one by one, which cost more than all of the broker's own start-up work;
- * one scope-hoisted file removes that (bench/README.md, "Start-up", has the numbers).
+ * Bundles the `tributary` command (dist/src/cli/main.js, tsc's output) and the library entry
+ * (dist/src/index.js) into dist/bundle/ with esbuild. Why: Node's ES module loader resolves, reads
+ * and links each of the ~140 modules that `tributary start` loads one by one, which cost more than
+ * all of the broker's own start-up work; one scope-hoisted file removes that (bench/README.md,
+ * "Start-up", has the numbers). The library's types stay tsc's (dist/src/index.d.ts).
  *
  * What the bundle keeps outside:
  * - native addons (CRC-32C and the compression codecs): a `.node` file cannot be inlined;
@@ -25,7 +26,9 @@ const EXTERNAL = ['@node-rs/crc32', 'snappy', 'lz4-napi', '@cloudpss/zstd', 'pro
 
 rmSync(OUT_DIR, { recursive: true, force: true });
 await build({
-  entryPoints: { tributary: `${ROOT}dist/src/cli/main.js` },
+  // The bin, and the library entry (`import { startBroker } from 'tributary'`): a test suite
+  // that starts a broker in each of its test files pays the module loading once per file.
+  entryPoints: { tributary: `${ROOT}dist/src/cli/main.js`, index: `${ROOT}dist/src/index.js` },
   outdir: OUT_DIR,
   bundle: true,
   splitting: true,
