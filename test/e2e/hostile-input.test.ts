@@ -655,7 +655,7 @@ test('one CreateTopics asking for more than 10,000 partitions in all is refused 
 test('running out of file descriptors while creating a topic is answered with an error and rolled back', { timeout: 60_000 }, async () => {
   const { spawn } = await import('node:child_process');
   const { readdir } = await import('node:fs/promises');
-  const { CLI_PATH } = await import('../interop/helpers/cli-broker.js');
+  const { CLI_PATH } = await import('../helpers/cli-process.js');
   const dataDir = await mkdtemp(join(tmpdir(), 'tributary-emfile-'));
   const child = spawn('bash', ['-c', `ulimit -n 200 && exec "${process.execPath}" "${CLI_PATH}" start --host 127.0.0.1 --port 0 --data-dir "${dataDir}" --log-level error`], {
     stdio: ['ignore', 'pipe', 'pipe'],

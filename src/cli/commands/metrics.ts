@@ -180,7 +180,7 @@ function summarize(url: URL, now: MetricSet, earlier: MetricSet | null, interval
     requests,
     partitions,
     groups: { byState, lag },
-    fsync: { count: earlier === null ? now.sum('tributary_log_fsync_duration_seconds_count') : delta('tributary_log_fsync_duration_seconds_count'), p50Seconds: fsync.p50, p99Seconds: fsync.p99 },
+    fsync: { count: delta('tributary_log_fsync_duration_seconds_count'), p50Seconds: fsync.p50, p99Seconds: fsync.p99 },
     eventLoop: { p99Seconds: now.value('nodejs_eventloop_lag_p99_seconds'), maxSeconds: now.value('nodejs_eventloop_lag_max_seconds') },
     memory: { residentBytes: now.value('process_resident_memory_bytes'), heapUsedBytes: now.value('nodejs_heap_size_used_bytes') },
   };

@@ -1,12 +1,10 @@
 /**
- * The broker as a user runs it: `node dist/bundle/tributary.js start ...` (the package's bin) in a child process. Start-up
- * is judged by the one line the CLI prints on stdout once it listens; shutdown by its exit code.
+ * The broker as a user runs it: the package's bin (`node dist/bundle/tributary.js start ...`) in a
+ * child process. Start-up is judged by the one line the CLI prints on stdout once it listens;
+ * shutdown by its exit code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-/** dist/test/interop/helpers/cli-broker.js -> dist/bundle/tributary.js */
-export const CLI_PATH = fileURLToPath(new URL('../../../bundle/tributary.js', import.meta.url));
+import { CLI_PATH } from '../../helpers/cli-process.js';
 
 export const LISTENING_LINE = /^Tributary (\S+) listening on (\S+):(\d+) \(advertised as (\S+):(\d+)[,)]/;
 
