@@ -80,6 +80,8 @@ export class Connection {
   private running = 0;
   private runningExclusive = false;
   private waitingForDrain = false;
+  /** A write of the ready responses is scheduled for the end of this tick. */
+  private writeScheduled = false;
   private draining = false;
   private closed = false;
   private drained: (() => void) | null = null;
@@ -198,7 +200,7 @@ export class Connection {
         this.running--;
         if (!overlaps) this.runningExclusive = false;
         this.startWaitingRequests();
-        this.writeReadyResponses();
+        this.scheduleResponseWrite();
       },
       (error: unknown) => this.onDispatchError(error),
     );
@@ -211,6 +213,21 @@ export class Connection {
       this.logger.error({ err: error }, 'request failed unexpectedly; closing the connection');
       this.destroy();
     }
+  }
+
+  /**
+   * Writes the ready responses once the promise chains running now have settled (a nextTick queued
+   * from a promise callback runs after the microtask queue drains): the produce requests that one
+   * coalesced disk write completes become ready in the same burst, and leave in one socket write
+   * instead of one each.
+   */
+  private scheduleResponseWrite(): void {
+    if (this.writeScheduled) return;
+    this.writeScheduled = true;
+    process.nextTick(() => {
+      this.writeScheduled = false;
+      this.writeReadyResponses();
+    });
   }
 
   /** Writes every response at the head of the queue that is ready, in one corked batch. */
