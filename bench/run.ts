@@ -724,8 +724,17 @@ async function runRepetition(tools: Tools, frames: Frames, rep: number, chunkFil
     let max = valueOf('t64', rep, 'requestsPerSec');
     if (!Number.isFinite(max)) max = (await attempt('t64', rep, () => tributarySend(tools, frames.acks1, 64, small)))?.requestsPerSec ?? Number.NaN;
     if (Number.isFinite(max)) {
-      await attempt('a-half', rep, () => baselineSend(tools, frames.acks1, 64, max / 2));
-      await attempt('t-half', rep, () => tributarySend(tools, frames.acks1, 64, small, max / 2));
+      // Alternate which goes first: the first inherits the disk state `t64` left behind (pages
+      // under writeback, discards of its deleted files), the second the other's.
+      const baselineHalf = () => attempt('a-half', rep, () => baselineSend(tools, frames.acks1, 64, max / 2));
+      const tributaryHalf = () => attempt('t-half', rep, () => tributarySend(tools, frames.acks1, 64, small, max / 2));
+      if (rep % 2 === 1) {
+        await baselineHalf();
+        await tributaryHalf();
+      } else {
+        await tributaryHalf();
+        await baselineHalf();
+      }
     }
   }
   if (selected('e2e') && tools.rdkload !== null) {
