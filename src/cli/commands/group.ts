@@ -21,14 +21,10 @@ import {
 import type { KafkaClient } from '../../client/client.js';
 import { KafkaError } from '../../client/errors.js';
 import { addConnectionOptions, withClient, type ConnectionFlags } from '../brokers.js';
-import { EXIT_CODES_HELP, action, explain, failure, print, printJson, renderFields, renderTable, usageError, usageExitCodes, warn } from '../output.js';
+import { EXIT_CODES_HELP, action, byTopicPartition, explain, failure, print, printJson, renderFields, renderTable, usageError, usageExitCodes, warn } from '../output.js';
 import { bigintValue, collect, parseTime } from '../parse.js';
 
 const partitionKey = (topic: string, partition: number) => `${partition}:${topic}`;
-
-function byTopicPartition(a: { topic: string; partition: number }, b: { topic: string; partition: number }): number {
-  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
-}
 
 /** Log end offsets of partitions, grouped by topic; a topic that cannot be asked (deleted) is left out. */
 async function logEndOffsets(client: KafkaClient, partitions: Array<{ topic: string; partition: number }>): Promise<Map<string, bigint>> {

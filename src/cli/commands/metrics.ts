@@ -7,7 +7,7 @@
  * the text format, so it reads any Tributary broker without Prometheus installed.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EXIT_CODES_HELP, CliError, ExitCode, action, formatBytes, print, printJson, renderFields, renderTable, usageError, usageExitCodes, warn } from '../output.js';
+import { EXIT_CODES_HELP, CliError, ExitCode, action, byTopicPartition, formatBytes, print, printJson, renderFields, renderTable, usageError, usageExitCodes, warn } from '../output.js';
 import { MetricSet, bucketsBetween, histogramQuantile, parsePrometheusText, PrometheusFormatError, type Bucket, type Sample } from '../prometheus-text.js';
 import { parseDuration } from '../brokers.js';
 
@@ -148,7 +148,7 @@ function summarize(url: URL, now: MetricSet, earlier: MetricSet | null, interval
         recordsPerSecond: intervalSeconds === null ? null : rate(delta('tributary_log_end_offset', labels), intervalSeconds),
       };
     })
-    .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+    .sort(byTopicPartition);
 
   const lag = now
     .all('tributary_consumer_group_lag')
@@ -156,7 +156,7 @@ function summarize(url: URL, now: MetricSet, earlier: MetricSet | null, interval
       const labels = { group: sample.labels.group ?? '', topic: sample.labels.topic ?? '', partition: sample.labels.partition ?? '' };
       return { group: labels.group, topic: labels.topic, partition: Number(labels.partition), committedOffset: now.value('tributary_consumer_group_committed_offset', labels), lag: sample.value };
     })
-    .sort((a, b) => (a.group !== b.group ? (a.group < b.group ? -1 : 1) : a.topic !== b.topic ? (a.topic < b.topic ? -1 : 1) : a.partition - b.partition));
+    .sort((a, b) => (a.group !== b.group ? (a.group < b.group ? -1 : 1) : byTopicPartition(a, b)));
 
   const byState: Record<string, number> = {};
   for (const sample of now.all('tributary_consumer_groups')) if (sample.value > 0) byState[sample.labels.state ?? '?'] = sample.value;
