@@ -94,7 +94,13 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
   const engine: StorageEngine =
     config.storage === 'memory'
       ? new MemoryStorageEngine()
-      : new FileStorageEngine({ dataDir: config.dataDir, nodeId: config.nodeId, logger, ...(metrics === null ? {} : { onDataSync: metrics.observeDataSync }) });
+      : new FileStorageEngine({
+          dataDir: config.dataDir,
+          nodeId: config.nodeId,
+          logger,
+          rollFlushDelayMs: config.logRollFlushDelayMs,
+          ...(metrics === null ? {} : { onDataSync: metrics.observeDataSync }),
+        });
 
   try {
     const stored = await engine.open();

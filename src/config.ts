@@ -73,6 +73,8 @@ export interface BrokerConfig {
   retentionCheckIntervalMs: number;
   /** log.cleaner.backoff.ms: pause between two runs of the log cleaner (compaction). */
   logCleanerBackoffMs: number;
+  /** log.roll.flush.delay.ms: how long a rolled segment waits for its flush and index files. */
+  logRollFlushDelayMs: number;
   /** log.retention.ms: default of the topic config retention.ms; null defers to minutes, then hours. */
   logRetentionMs: number | null;
   /** log.retention.minutes; null defers to log.retention.hours. */
@@ -357,6 +359,18 @@ export const SETTINGS: readonly Setting[] = [
     default: 15_000,
     placeholder: '<ms>',
     doc: 'pause between two runs of the log cleaner, which compacts topics with cleanup.policy=compact',
+  }),
+  define({
+    key: 'logRollFlushDelayMs',
+    name: 'log.roll.flush.delay.ms',
+    kafka: false,
+    type: integer(0, INT_MAX),
+    default: 40_000,
+    placeholder: '<ms>',
+    doc:
+      'how long a rolled segment waits before it is flushed (fdatasync) and its index files written; ' +
+      'meanwhile the kernel writes it back, so the flush does not stall appends. acks=all appends never wait for it; ' +
+      'a crash within the delay makes the next start check that segment. 0 flushes at once, as Kafka does',
   }),
 
   // Topics and their defaults

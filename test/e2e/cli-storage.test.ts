@@ -91,25 +91,40 @@ test('storage inspect: the whole directory, filters, and clear errors', async ()
   assert.match(text, /^- compression: .*zstd 1 batch/m);
   assert.match(text, /^- biggest topics: /m);
 
-  // Filtered to one topic, the text report lists its segments: the sealed one's indexes are on
-  // disk, the active one's are still in the broker's memory.
-  await runCli(['topic', 'create', 'rolled', '-c', 'segment.ms=100', ...brokers]);
-  await runCli(['produce', 'rolled', ...brokers], { input: 'a\nb\nc\nd\ne\n' });
-  await sleep(150); // past segment.ms: the next append rolls a new segment
-  await runCli(['produce', 'rolled', ...brokers], { input: 'f\ng\n' });
-  const segments = await runCli(['storage', 'inspect', 'rolled', '-d', broker.dataDir]);
-  assert.equal(segments.code, 0, segments.stderr);
-  assert.match(
-    segments.stdout,
-    /^BASE-OFFSET +SIZE +BATCHES +RECORDS .* INDEX +TIMEINDEX +TAIL\n0 +\d+ B +1 +5 +4 .* \d+ B +\d+ B +ok\n5 +\d+ B +1 +2 +6 .* in memory +in memory +ok$/m,
-  );
-
   const unknown = await runCli(['storage', 'inspect', 'nope', '-d', broker.dataDir]);
   assert.equal(unknown.code, 1);
   assert.equal(unknown.stderr, `tributary: no topic or partition 'nope' in ${broker.dataDir}; run without a filter to list them\n`);
   const notData = await runCli(['storage', 'inspect', '-d', '/nonexistent/tributary']);
   assert.equal(notData.code, 1);
   assert.equal(notData.stderr, "tributary: /nonexistent/tributary does not exist; give the broker's data directory with --data-dir\n");
+});
+
+test('storage inspect: a rolled segment keeps its indexes in memory until its flush; a clean close writes them', async () => {
+  const own = await startTestBroker();
+  try {
+    const ownBrokers = ['--brokers', own.bootstrap];
+    await runCli(['topic', 'create', 'rolled', '-c', 'segment.ms=100', ...ownBrokers]);
+    await runCli(['produce', 'rolled', ...ownBrokers], { input: 'a\nb\nc\nd\ne\n' });
+    await sleep(150); // past segment.ms: the next append rolls a new segment
+    await runCli(['produce', 'rolled', ...ownBrokers], { input: 'f\ng\n' });
+    // Filtered to one topic, the text report lists its segments. The rolled one waits for its
+    // flush (log.roll.flush.delay.ms, 40 s), so its indexes are still in the broker's memory.
+    const running = await runCli(['storage', 'inspect', 'rolled', '-d', own.dataDir]);
+    assert.equal(running.code, 0, running.stderr);
+    assert.match(
+      running.stdout,
+      /^BASE-OFFSET +SIZE +BATCHES +RECORDS .* INDEX +TIMEINDEX +TAIL\n0 +\d+ B +1 +5 +4 .* in memory +in memory +ok\n5 +\d+ B +1 +2 +6 .* in memory +in memory +ok$/m,
+    );
+    assert.match(running.stdout, /^- flush: 1 rolled segment waits for its flush and index files /m);
+    assert.doesNotMatch(running.stdout, /^- indexes: /m);
+
+    await own.close();
+    const closed = await runCli(['storage', 'inspect', 'rolled', '-d', own.dataDir]);
+    assert.match(closed.stdout, /^BASE-OFFSET +SIZE +BATCHES +RECORDS .* INDEX +TIMEINDEX +TAIL\n0 +\d+ B +1 +5 +4 .* \d+ B +\d+ B +ok\n5 +\d+ B +1 +2 +6 .* \d+ B +\d+ B +ok$/m);
+    assert.doesNotMatch(closed.stdout, /^- flush: /m);
+  } finally {
+    await own.shutdown();
+  }
 });
 
 test('cluster info: id, controller, brokers, counts and API versions', async () => {

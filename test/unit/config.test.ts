@@ -363,6 +363,8 @@ test('config print: every setting with its source, as a file that reads back to 
       'log.retention.check.interval.ms=300000',
       '# default',
       'log.cleaner.backoff.ms=15000',
+      '# default',
+      'log.roll.flush.delay.ms=40000',
       '# flag --no-auto-create-topics',
       'auto.create.topics.enable=false',
       '# environment TRIBUTARY_NUM_PARTITIONS',

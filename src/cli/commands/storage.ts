@@ -23,12 +23,13 @@ function percent(part: number, whole: number): string {
 }
 
 /**
- * An index file's size, or why it is not usable. The active (last) segment's indexes live in the
- * broker's memory and reach the disk when the segment rolls or the broker closes, so their absence
- * there is normal while the broker runs or after a crash (recovery rebuilds them).
+ * An index file's size, or why it is not usable. Until a segment is sealed its indexes live in the
+ * broker's memory: the active segment's until the broker rolls or closes, a rolled one's until its
+ * flush (log.roll.flush.delay.ms after the roll). Their absence there is normal while the broker
+ * runs or after a crash (recovery rebuilds them).
  */
-function indexText(report: SegmentReport['index'], active: boolean): string {
-  if (report === null) return active ? 'in memory' : 'missing';
+function indexText(report: SegmentReport['index'], sealed: boolean): string {
+  if (report === null) return sealed ? 'missing' : 'in memory';
   return report.consistent ? formatBytes(report.bytes) : 'inconsistent';
 }
 
@@ -82,7 +83,7 @@ function renderReport(report: DataDirReport, flags: InspectFlags, filtered: bool
         `SEGMENTS OF ${name(p)}\n` +
           renderTable(
             ['BASE-OFFSET', 'SIZE', 'BATCHES', 'RECORDS', 'LAST-OFFSET', 'FIRST-TIMESTAMP', 'LAST-TIMESTAMP', 'CODECS', 'INDEX', 'TIMEINDEX', 'TAIL'],
-            p.segments.map((s, i) => [
+            p.segments.map((s) => [
               s.baseOffset,
               formatBytes(s.sizeBytes),
               s.batches,
@@ -91,8 +92,8 @@ function renderReport(report: DataDirReport, flags: InspectFlags, filtered: bool
               formatTimestamp(s.firstTimestamp),
               formatTimestamp(s.lastTimestamp),
               Object.keys(s.codecs).sort().join(','),
-              indexText(s.index, i === p.segments.length - 1),
-              indexText(s.timeIndex, i === p.segments.length - 1),
+              indexText(s.index, s.sealed),
+              indexText(s.timeIndex, s.sealed),
               tailText(s),
             ]),
           ),
@@ -133,7 +134,16 @@ function renderReport(report: DataDirReport, flags: InspectFlags, filtered: bool
     const bad = report.partitions.flatMap((p) => p.segments.filter((s) => s.crcErrors > 0).map((s) => `${name(p)}/${s.file}: ${s.crcErrors}`));
     analysis.push(bad.length === 0 ? 'checksums: every batch CRC-32C matches' : `checksums: batches with a wrong CRC-32C in ${bad.join(', ')}`);
   }
-  const missing = report.partitions.flatMap((p) => p.segments.slice(0, -1)).filter((s) => s.index === null || s.timeIndex === null || !s.index.consistent || !s.timeIndex.consistent);
+  const unsealed = report.partitions.flatMap((p) => p.segments.slice(0, -1)).filter((s) => !s.sealed);
+  if (unsealed.length > 0) {
+    analysis.push(
+      `flush: ${unsealed.length} rolled segment${unsealed.length === 1 ? ' waits' : 's wait'} for ${unsealed.length === 1 ? 'its' : 'their'} flush and index files ` +
+        '(log.roll.flush.delay.ms after the roll on a running broker, else on the next start)',
+    );
+  }
+  const missing = report.partitions
+    .flatMap((p) => p.segments)
+    .filter((s) => s.sealed && (s.index === null || s.timeIndex === null || !s.index.consistent || !s.timeIndex.consistent));
   if (missing.length > 0) analysis.push(`indexes: ${missing.length} sealed segment${missing.length === 1 ? ' has' : 's have'} missing or inconsistent index files (rebuilt by the broker when read)`);
   const unknown = report.partitions.filter((p) => !p.known);
   if (unknown.length > 0) analysis.push(`leftovers: ${unknown.map(name).join(', ')} belong to no topic in topics.json (the broker removes or replaces them)`);

@@ -47,6 +47,8 @@ export interface FileStorageEngineOptions {
   beforeDataSync?: (path: string) => void | Promise<void>;
   /** Told after every fdatasync of a segment with its duration (the fsync latency metric). */
   onDataSync?: (durationSeconds: number) => void;
+  /** How long a rolled segment waits for its flush and index files (log.roll.flush.delay.ms). */
+  rollFlushDelayMs?: number;
 }
 
 /** Data directories open in this process: two engines on one directory would corrupt it. */
@@ -233,6 +235,7 @@ export class FileStorageEngine implements StorageEngine {
       clock: this.clock,
       hooks: { beforeDataSync: this.options.beforeDataSync, onDataSync: this.options.onDataSync },
       logger: this.options.logger,
+      rollFlushDelayMs: this.options.rollFlushDelayMs,
     });
     this.partitions.set(key, log);
     return log;

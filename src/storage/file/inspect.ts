@@ -64,6 +64,11 @@ export interface SegmentReport {
   /** Batches whose CRC-32C does not match (only counted with verifyCrc). */
   crcErrors: number;
   modifiedMs: number;
+  /**
+   * Flushed with its index files written: it ends at or below the recovery point. False for the
+   * active segment and for rolled ones waiting for their flush (log.roll.flush.delay.ms, or a crash).
+   */
+  sealed: boolean;
 }
 
 export interface RetentionReport {
@@ -89,6 +94,8 @@ export interface PartitionReport {
   records: number;
   logStartOffset: bigint;
   logEndOffset: bigint;
+  /** Below it every segment is flushed and sealed (checkpoint.json; 0 when missing). */
+  recoveryPoint: bigint;
   /** The partition must recover on its next open (the broker crashed, or is running since a crash). */
   recoveryNeeded: boolean;
   retention: RetentionReport;
@@ -128,13 +135,12 @@ export class InspectError extends Error {
 
 const WINDOW = 1 << 20;
 
+/** What the `.log` file alone tells about a segment. */
+export type SegmentLogReport = Omit<SegmentReport, 'baseOffset' | 'file' | 'index' | 'timeIndex' | 'modifiedMs' | 'sealed'>;
+
 /** Walks the batch headers of one `.log` (read-only), up to `size` bytes. */
-export async function inspectSegmentLog(
-  path: string,
-  size: number,
-  options: { verifyCrc?: boolean } = {},
-): Promise<Omit<SegmentReport, 'baseOffset' | 'file' | 'index' | 'timeIndex' | 'modifiedMs'>> {
-  const report: Omit<SegmentReport, 'baseOffset' | 'file' | 'index' | 'timeIndex' | 'modifiedMs'> = {
+export async function inspectSegmentLog(path: string, size: number, options: { verifyCrc?: boolean } = {}): Promise<SegmentLogReport> {
+  const report: SegmentLogReport = {
     sizeBytes: size,
     batches: 0,
     records: 0,
@@ -280,6 +286,7 @@ async function inspectPartition(
       index: indexBytes === null ? null : { bytes: indexBytes.length, entries: offsetIndex?.entryCount ?? 0, consistent: offsetIndex !== null },
       timeIndex: timeIndexBytes === null ? null : { bytes: timeIndexBytes.length, entries: timeIndex?.entryCount ?? 0, consistent: timeIndex !== null },
       modifiedMs: info.mtimeMs,
+      sealed: false, // known once every segment is listed
     });
   }
 
@@ -287,6 +294,8 @@ async function inspectPartition(
   const metadata = await readJson(join(directory, PARTITION_METADATA_FILE));
   const firstBase = segments[0]?.baseOffset ?? 0n;
   const storedStart = bigintOf(checkpoint?.logStartOffset, 0n);
+  const recoveryPoint = bigintOf(checkpoint?.recoveryPoint, 0n);
+  for (let i = 0; i + 1 < segments.length; i++) segments[i]!.sealed = segments[i + 1]!.baseOffset <= recoveryPoint;
   const last = segments[segments.length - 1];
   const logEndOffset = last === undefined ? storedStart : last.lastOffset !== null ? last.lastOffset + 1n : last.baseOffset;
   const logStartOffset = storedStart > firstBase ? storedStart : firstBase;
@@ -319,6 +328,7 @@ async function inspectPartition(
     records: segments.reduce((sum, s) => sum + s.records, 0),
     logStartOffset,
     logEndOffset,
+    recoveryPoint,
     recoveryNeeded: names.includes(RECOVERY_FLAG_FILE),
     retention: { applies, retentionMs: config.retentionMs, retentionBytes: config.retentionBytes, eligibleSegments, eligibleBytes },
     otherFiles,

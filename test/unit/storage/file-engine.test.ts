@@ -213,6 +213,120 @@ describe('file engine: durability and group commit', () => {
   });
 });
 
+describe('file engine: the flush of a rolled segment waits log.roll.flush.delay.ms', () => {
+  // Segments of four 100-byte batches: ten batches make three segments, two of them rolled.
+  const config = { segmentBytes: 700, indexIntervalBytes: 100 };
+  const HOUR = 3_600_000;
+
+  const checkpointOf = async (partitionDir: string): Promise<{ recoveryPoint: string }> =>
+    JSON.parse(await readFile(join(partitionDir, 'checkpoint.json'), 'utf8')) as { recoveryPoint: string };
+
+  it('a roll neither flushes nor writes index files; flush() and close() seal at once', async () => {
+    await withTempDir(async (dir) => {
+      const opened = await openLog(dir, config, topicRecord(), { rollFlushDelayMs: HOUR });
+      await fill(opened.log, 10);
+      assert.equal(opened.log.stats.rolls, 2);
+      assert.equal(opened.log.stats.dataSyncs, 0, 'no fdatasync at the rolls');
+      assert.deepEqual(await segmentFiles(opened.partitionDir, '.index'), [], 'no index files before the seals');
+      await opened.log.flush();
+      assert.equal(opened.log.durableOffset, 10n);
+      assert.equal((await segmentFiles(opened.partitionDir, '.index')).length, 2, 'both rolled segments sealed');
+      assert.equal((await checkpointOf(opened.partitionDir)).recoveryPoint, '8', 'the recovery point reaches the active segment');
+
+      await fill(opened.log, 4); // rolls once more
+      assert.equal(opened.log.stats.rolls, 3);
+      await opened.engine.close(); // without waiting an hour
+      assert.equal((await segmentFiles(opened.partitionDir, '.index')).length, 4);
+      assert.equal((await checkpointOf(opened.partitionDir)).recoveryPoint, '14');
+    });
+  });
+
+  it('seals each rolled segment once the delay has passed, in roll order', async () => {
+    await withTempDir(async (dir) => {
+      const opened = await openLog(dir, config, topicRecord(), { rollFlushDelayMs: 20 });
+      await fill(opened.log, 10);
+      const deadline = Date.now() + 10_000;
+      while ((await checkpointOf(opened.partitionDir).catch(() => ({ recoveryPoint: '0' }))).recoveryPoint !== '8') {
+        assert.ok(Date.now() < deadline, 'the recovery point reached the active segment within 10 s');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      assert.equal(opened.log.stats.dataSyncs, 2, 'one fdatasync per rolled segment, none of the active one');
+      assert.equal(opened.log.durableOffset, 8n);
+      assert.equal((await segmentFiles(opened.partitionDir, '.index')).length, 2);
+      await opened.engine.close();
+    });
+  });
+
+  it('acks=all appends do not wait for it: group commit makes them durable across a roll', async () => {
+    await withTempDir(async (dir) => {
+      const opened = await openLog(dir, config, topicRecord(), { rollFlushDelayMs: HOUR });
+      const results = await Promise.all(Array.from({ length: 10 }, (_, i) => append(opened.log, batchOf(1, { label: `a${i}`, valueSize: 100 }), true)));
+      assert.equal(results.at(-1)!.lastOffset, 9n);
+      assert.equal(opened.log.stats.rolls, 2);
+      assert.equal(opened.log.durableOffset, 10n);
+      assert.deepEqual(await segmentFiles(opened.partitionDir, '.index'), [], 'the seals still wait');
+      await opened.engine.close();
+    });
+  });
+
+  it('a crash before the seal: the next start checks the rolled segments and keeps what they hold', async () => {
+    await withTempDir(async (dir) => {
+      const opened = await openLog(dir, config, topicRecord(), { rollFlushDelayMs: HOUR });
+      const batches = await fill(opened.log, 10);
+      const segments = await segmentFiles(opened.partitionDir, '.log');
+      assert.equal(segments.length, 3);
+      await opened.engine.abandon();
+
+      const intact = await openLog(dir, config);
+      assert.equal(intact.log.logEndOffset, 10n);
+      assert.deepEqual((await intact.log.read(0n, 1 << 20)).records, Buffer.concat(batches.slice(0, 4)), 'the first segment reads back whole');
+      const values = valuesOf(Buffer.concat((await readAll(intact.log)).map((batch) => batch.bytes)));
+      assert.deepEqual(values, batches.map((_, i) => `f${i}-0`.padEnd(100, '.')));
+      await intact.engine.abandon();
+
+      // Unsealed, the first segment is below no recovery point: recovery scans it and cuts at a bad CRC.
+      const first = join(opened.partitionDir, segments[0]!);
+      const bytes = await readFile(first);
+      bytes[batches[0]!.length + BATCH_HEADER_SIZE + 5]! ^= 0xff; // inside the second batch
+      await writeFile(first, bytes);
+      const again = await openLog(dir, config);
+      assert.equal(again.log.logEndOffset, 1n, 'truncated at the corrupt batch');
+      assert.deepEqual(await segmentFiles(opened.partitionDir, '.log'), [segments[0]], 'later segments deleted');
+      await again.engine.close();
+    });
+  });
+
+  it('after a recovery, the segments it checked are flushed before the recovery point passes them', async () => {
+    await withTempDir(async (dir) => {
+      const crashed = await openLog(dir, config, topicRecord(), { rollFlushDelayMs: HOUR });
+      await fill(crashed.log, 10);
+      await crashed.engine.abandon();
+      const recovered = await openLog(dir, config, topicRecord(), { rollFlushDelayMs: HOUR });
+      assert.equal(recovered.log.durableOffset, 0n, 'nothing is known to be on disk');
+      await recovered.engine.close();
+      assert.equal(recovered.log.stats.dataSyncs, 3, 'both rolled segments and the active one were flushed');
+      assert.equal((await checkpointOf(recovered.partitionDir)).recoveryPoint, '10');
+      assert.equal((await segmentFiles(recovered.partitionDir, '.index')).length, 3);
+    });
+  });
+
+  it('retention may delete a segment whose seal is pending; the seal then has nothing to do', async () => {
+    await withTempDir(async (dir) => {
+      const opened = await openLog(dir, config, topicRecord(), { rollFlushDelayMs: HOUR });
+      await fill(opened.log, 10);
+      assert.equal(await opened.log.deleteRecordsBefore(8n), 8n);
+      assert.equal((await segmentFiles(opened.partitionDir, '.log')).length, 1);
+      await opened.log.flush();
+      assert.equal(opened.log.stats.dataSyncs, 1, 'only the active segment: the deleted ones were not flushed');
+      await opened.engine.close();
+      const again = await openLog(dir, config);
+      assert.equal(again.log.logStartOffset, 8n);
+      assert.equal(again.log.logEndOffset, 10n);
+      await again.engine.close();
+    });
+  });
+});
+
 describe('file engine: recovery', () => {
   const config = { segmentBytes: 700, indexIntervalBytes: 100 };
 

@@ -57,6 +57,8 @@ test('inspects a stopped broker, finds torn tails and bad checksums, and changes
     assert.deepEqual(clean.codecs, { none: kept1.segments[0]!.batches + 4, zstd: 1 });
     const oldData = clean.partitions.find((p) => p.topic === 'old-data')!;
     assert.equal(oldData.segments.length, 4, 'segment.bytes=200 rolled a segment per record');
+    assert.equal(oldData.recoveryPoint, 4n, 'a clean close moves the recovery point to the log end');
+    assert.deepEqual(oldData.segments.map((s) => s.sealed), [true, true, true, false], 'every segment but the active one is sealed');
     assert.deepEqual(oldData.retention, { applies: true, retentionMs: 60000, retentionBytes: -1, eligibleSegments: 4, eligibleBytes: oldData.sizeBytes });
     assert.equal(kept1.retention.eligibleSegments, 0);
 
