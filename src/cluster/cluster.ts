@@ -250,10 +250,7 @@ export class Cluster {
       this.topicsById.delete(topic.topicId);
       await this.engine.saveTopics(this.records());
       for (const partition of topic.partitions) partition.wakeWaiters();
-      for (const partition of topic.partitions) {
-        await partition.log.close();
-        await this.engine.deletePartition(topic.record(), partition.index);
-      }
+      for (const partition of topic.partitions) await this.engine.deletePartition(topic.record(), partition.index);
       this.logger.info({ topic: name }, 'topic deleted');
       return topic;
     });

@@ -277,8 +277,8 @@ export interface StorageEngine {
   openPartition(topic: TopicRecord, partition: number, config: LogConfig): Promise<PartitionLog>;
 
   /**
-   * Removes a deleted topic's partition data. The partition's log should already be closed (an open
-   * one is closed first). The name is free for a new topic as soon as this resolves.
+   * Removes a deleted topic's partition data. An open log is closed first, without flushing what is
+   * about to be deleted. The name is free for a new topic as soon as this resolves.
    */
   deletePartition(topic: TopicRecord, partition: number): Promise<void>;
 

@@ -268,7 +268,7 @@ export class FileStorageEngine implements StorageEngine {
     const log = this.partitions.get(key);
     if (log !== undefined) {
       this.partitions.delete(key);
-      await log.close().catch(() => undefined);
+      await log.abandon();
     }
     await this.removeDirectory(join(this.dataDir, key));
   }

@@ -1105,11 +1105,16 @@ export class FilePartitionLog implements PartitionLog {
     }
   }
 
-  /** Releases file handles without flushing or checkpointing: what a crash leaves (tests). */
+  /**
+   * Releases file handles without flushing or checkpointing: what a crash leaves (tests), and all
+   * that a partition about to be deleted needs (its data is not worth an fdatasync).
+   */
   async abandon(): Promise<void> {
     this.closed = true;
-    this.failure ??= new StorageError('TRIB_ERR_STORAGE_CLOSED', `partition ${this.topic}-${this.partition} was abandoned`);
+    this.failure ??= this.closedError();
     await this.enqueueControl(async () => undefined).catch(() => undefined);
+    // A cleaning in progress sees `closed` and stops, deleting what it had written.
+    await this.cleaning?.catch(() => undefined);
     // A crash loses the seals that had not started.
     for (const { timer } of this.pendingSeals) clearTimeout(timer);
     this.pendingSeals = [];

@@ -570,6 +570,21 @@ describe('file engine: recovery', () => {
 });
 
 describe('file engine: partition lifecycle', () => {
+  it('deleting a partition drops its data without flushing it', async () => {
+    await withTempDir(async (dir) => {
+      let dataSyncs = 0;
+      const opened = await openLog(dir, { segmentBytes: 700, indexIntervalBytes: 100 }, topicRecord(), { rollFlushDelayMs: 3_600_000, onDataSync: () => dataSyncs++ });
+      await fill(opened.log, 10); // two rolled segments wait for their flush, the active one was never flushed
+      await opened.engine.deletePartition(topicRecord(), 0);
+      assert.equal(dataSyncs, 0);
+      await assert.rejects(stat(opened.partitionDir), { code: 'ENOENT' });
+      await assert.rejects(append(opened.log, batchOf(1)), { code: 'TRIB_ERR_STORAGE_CLOSED' });
+      const recreated = await opened.engine.openPartition(topicRecord(), 0, logConfig());
+      assert.equal(recreated.logEndOffset, 0n);
+      await opened.engine.close();
+    });
+  });
+
   it('opening a partition again after its close gives a fresh, working log', async () => {
     await withTempDir(async (dir) => {
       const opened = await openLog(dir);
