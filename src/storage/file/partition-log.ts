@@ -81,6 +81,8 @@ export interface FileLogStats {
   /** Group commits completed (one per round of fdatasyncs). */
   groupCommits: number;
   rolls: number;
+  /** fsyncs of the partition directory that made new segment files' names durable. */
+  directorySyncs: number;
 }
 
 export interface FilePartitionLogOptions {
@@ -136,7 +138,7 @@ export class FilePartitionLog implements PartitionLog {
   readonly topic: string;
   readonly partition: number;
   readonly directory: string;
-  readonly stats: FileLogStats = { appends: 0, writes: 0, dataSyncs: 0, groupCommits: 0, rolls: 0 };
+  readonly stats: FileLogStats = { appends: 0, writes: 0, dataSyncs: 0, groupCommits: 0, rolls: 0, directorySyncs: 0 };
 
   private config: LogConfig;
   private readonly clock: () => number;
@@ -162,6 +164,9 @@ export class FilePartitionLog implements PartitionLog {
   private readonly dirtySegments = new Set<LogSegment>();
   private syncWaiters: SyncWaiter[] = [];
   private syncRunning = false;
+  /** Segment files created by rolls, and how many of their names a directory fsync has covered. */
+  private rolledFiles = 0;
+  private durableRolledFiles = 0;
   private sealChain: Promise<void> = Promise.resolve();
   private readonly rollFlushDelayMs: number;
   /** Rolled segments not yet on the seal chain, oldest first. */
@@ -590,17 +595,19 @@ export class FilePartitionLog implements PartitionLog {
     if (durable) this.startSync();
   }
 
-  /** Starts a new active segment at `baseOffset`; the old one is sealed in the background. */
+  /**
+   * Starts a new active segment at `baseOffset`; the old one is sealed in the background.
+   *
+   * The new file's name is not fsynced here: that fsync of the directory commits the file system's
+   * journal, which on ext4 waits for data under writeback, and every append would wait with it
+   * (170 and 356 ms in two of four rolls measured at 230 MB/s on a busy host; about 1 ms otherwise).
+   * Nothing needs the name durable yet: group commit and the seal fsync the directory before they
+   * vouch for data in the file (see `syncRolledFileNames`).
+   */
   private async roll(baseOffset: bigint, nowMs: number): Promise<LogSegment> {
     const previous = this.active;
     const segment = await LogSegment.create(this.directory, baseOffset, nowMs, this.hooks);
-    try {
-      // The new file's directory entry must be durable before durable appends into it are acknowledged.
-      await fsyncDirectory(this.directory);
-    } catch (error) {
-      await segment.closeHandle().catch(() => undefined);
-      throw error;
-    }
+    this.rolledFiles++;
     previous.nextOffset = baseOffset;
     this.segments = [...this.segments, segment];
     this.stats.rolls++;
@@ -657,6 +664,7 @@ export class FilePartitionLog implements PartitionLog {
       try {
         // This segment only: the active one may hold a lot that the kernel has not written yet.
         await segment.sync();
+        await this.syncRolledFileNames();
         // Rolled, so nothing writes to it any more: group commit has nothing left to do there.
         this.dirtySegments.delete(segment);
         if (segment.nextOffset > this.syncedOffset) this.syncedOffset = segment.nextOffset;
@@ -709,6 +717,8 @@ export class FilePartitionLog implements PartitionLog {
             segment.release();
           }
         }
+        // The waiters' data may sit in a file rolled since the last directory fsync.
+        await this.syncRolledFileNames();
         this.stats.groupCommits++;
         if (covered > this.syncedOffset) this.syncedOffset = covered;
         for (const waiter of waiters) waiter.resolve();
@@ -722,6 +732,19 @@ export class FilePartitionLog implements PartitionLog {
         this.startSync();
       }
     })();
+  }
+
+  /**
+   * Makes the names of the segment files rolled so far durable (one fsync of the directory, none
+   * when an earlier one covered them all): a file whose data is fsynced but whose name is not could
+   * vanish in a power loss.
+   */
+  private async syncRolledFileNames(): Promise<void> {
+    const rolled = this.rolledFiles;
+    if (this.durableRolledFiles >= rolled) return;
+    await fsyncDirectory(this.directory);
+    this.stats.directorySyncs++;
+    if (rolled > this.durableRolledFiles) this.durableRolledFiles = rolled;
   }
 
   /** Records the first I/O failure; from then on appends are refused until the log is reopened. */

@@ -269,6 +269,24 @@ describe('file engine: the flush of a rolled segment waits log.roll.flush.delay.
     });
   });
 
+  it("a roll does not fsync the directory; the group commit or seal that vouches for the new file's data does", async () => {
+    await withTempDir(async (dir) => {
+      const opened = await openLog(dir, config, topicRecord(), { rollFlushDelayMs: HOUR });
+      await fill(opened.log, 5); // one roll
+      assert.equal(opened.log.stats.rolls, 1);
+      assert.equal(opened.log.stats.directorySyncs, 0, 'acks=1 appends across a roll wait for no fsync at all');
+      await append(opened.log, batchOf(1), true);
+      assert.equal(opened.log.stats.directorySyncs, 1, 'an acks=all append into the new file made its name durable');
+      await append(opened.log, batchOf(1), true);
+      assert.equal(opened.log.stats.directorySyncs, 1, 'once per rolled file');
+      await fill(opened.log, 4); // rolls again
+      assert.equal(opened.log.stats.rolls, 2);
+      await opened.log.flush(); // seals both rolled segments
+      assert.equal(opened.log.stats.directorySyncs, 2);
+      await opened.engine.close();
+    });
+  });
+
   it('a crash before the seal: the next start checks the rolled segments and keeps what they hold', async () => {
     await withTempDir(async (dir) => {
       const opened = await openLog(dir, config, topicRecord(), { rollFlushDelayMs: HOUR });
