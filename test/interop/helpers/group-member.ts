@@ -140,19 +140,28 @@ async function runPlatformatic(spec: MemberSpec): Promise<() => Promise<void>> {
     protocols: [{ name: 'roundrobin', version: 0 }],
     ...(spec.groupInstanceId !== undefined ? { groupInstanceId: spec.groupInstanceId } : {}),
   });
+  // It rejoins in the background while the stream goes on; no revocation callback tells the
+  // application. The start of a rebalance is that signal: from then on the member owns nothing
+  // until it hears its new assignment, and a record that arrives meanwhile waits for it. Dropping
+  // that record would lose it when the member keeps its partition: the stream goes on from its own
+  // position there, not from the committed offset.
+  const rebalance: { done: Promise<void> | null; end: () => void } = { done: null, end: () => undefined };
+  const endRebalance = () => {
+    rebalance.end();
+    rebalance.done = null;
+  };
+  consumer.on('consumer:group:rebalance', () => {
+    assignment.clear();
+    rebalance.done ??= new Promise<void>((resolve) => (rebalance.end = resolve));
+    write({ ev: 'rebalancing' });
+  });
   consumer.on('consumer:group:join', (payload: { assignments?: Array<{ topic: string; partitions: number[] }>; memberId?: string; generationId?: number; isLeader?: boolean }) => {
     const assignments = payload.assignments ?? consumer.assignments ?? [];
     const partitions = assignments.filter((a) => a.topic === spec.topic).flatMap((a) => a.partitions).sort((a, b) => a - b);
     assignment.clear();
     for (const p of partitions) assignment.add(p);
     write({ ev: 'assigned', partitions, assignment: partitions, generation: payload.generationId, leader: payload.isLeader, memberId: payload.memberId });
-  });
-  // It rejoins in the background while the stream goes on; no revocation callback tells the
-  // application. The start of a rebalance is that signal: from then on the member owns nothing
-  // until it hears its new assignment.
-  consumer.on('consumer:group:rebalance', () => {
-    assignment.clear();
-    write({ ev: 'rebalancing' });
+    endRebalance();
   });
   consumer.on('error', (error: Error) => write({ ev: 'error', message: error.message }));
   const stream = await consumer.consume({ topics: [spec.topic], mode: 'committed', fallbackMode: 'earliest', autocommit: false, maxWaitTime: 100 });
@@ -160,6 +169,8 @@ async function runPlatformatic(spec: MemberSpec): Promise<() => Promise<void>> {
   write({ ev: 'started', info: { platformatic: version } });
   const loop = (async () => {
     for await (const message of stream) {
+      if (stopping) break;
+      if (rebalance.done !== null) await rebalance.done;
       if (stopping) break;
       const offset = Number(message.offset);
       if (!shouldProcess(message.partition, offset)) continue;
@@ -177,6 +188,7 @@ async function runPlatformatic(spec: MemberSpec): Promise<() => Promise<void>> {
     }
   })();
   return async () => {
+    endRebalance(); // a record waiting for the rebalance's outcome is not processed: the loop stops
     await stream.close();
     await loop.catch(() => undefined);
     await consumer.close(true);
