@@ -241,7 +241,7 @@ describe('file engine: the flush of a rolled segment waits log.roll.flush.delay.
     });
   });
 
-  it('seals each rolled segment once the delay has passed, in roll order', async () => {
+  it('seals the rolled segments by itself once the delay has passed', async () => {
     await withTempDir(async (dir) => {
       const opened = await openLog(dir, config, topicRecord(), { rollFlushDelayMs: 20 });
       await fill(opened.log, 10);
