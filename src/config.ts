@@ -33,6 +33,7 @@ import { TributaryError } from './errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './logger.js';
 import { ConfigType, TOPIC_CONFIGS, validateTopicConfig } from './cluster/topic-configs.js';
 import { MAX_PARTITIONS_PER_TOPIC } from './cluster/cluster.js';
+import { DEFAULT_ROLL_FLUSH_DELAY_MS } from './storage/log-config.js';
 import { PropertiesSyntaxError, parseProperties, type PropertyEntry } from './util/properties.js';
 
 export interface BrokerConfig {
@@ -365,7 +366,7 @@ export const SETTINGS: readonly Setting[] = [
     name: 'log.roll.flush.delay.ms',
     kafka: false,
     type: integer(0, INT_MAX),
-    default: 40_000,
+    default: DEFAULT_ROLL_FLUSH_DELAY_MS,
     placeholder: '<ms>',
     doc:
       'how long a rolled segment waits before it is flushed (fdatasync) and its index files written; ' +

@@ -5,6 +5,14 @@
  */
 import type { LogConfig } from './engine.js';
 
+/**
+ * log.roll.flush.delay.ms (Tributary's own, engine-wide): how long a rolled segment waits for its
+ * seal. Linux's default dirty expiry (vm.dirty_expire_centisecs, 30 s) plus two wake-ups of the
+ * kernel's flusher threads (vm.dirty_writeback_centisecs, 5 s): by then the kernel has written the
+ * segment back itself.
+ */
+export const DEFAULT_ROLL_FLUSH_DELAY_MS = 40_000;
+
 export const DEFAULT_LOG_CONFIG: Readonly<LogConfig> = Object.freeze({
   /** segment.bytes: 1 GiB */
   segmentBytes: 1_073_741_824,

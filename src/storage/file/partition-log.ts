@@ -52,6 +52,7 @@ import { completeInterruptedSwap, runFileCleaner, type CleanerHost, type Cleaner
 import { floorByBaseOffset } from '../floor-by-base-offset.js';
 import { emptyResult } from '../cleaner.js';
 import { segmentsPastRetention } from '../retention.js';
+import { DEFAULT_ROLL_FLUSH_DELAY_MS } from '../log-config.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 export const RECOVERY_FLAG_FILE = 'recovery-needed';
@@ -59,12 +60,6 @@ export const RECOVERY_FLAG_FILE = 'recovery-needed';
 export const PRODUCER_SNAPSHOT_FILE = 'producer-state.json';
 /** Most appends one coalesced write takes. */
 const MAX_WRITE_GROUP = 256;
-/**
- * How long a rolled segment waits for its seal by default: Linux's default dirty expiry
- * (vm.dirty_expire_centisecs, 30 s) plus two wake-ups of the kernel's flusher threads
- * (vm.dirty_writeback_centisecs, 5 s). By then the kernel has written the segment back itself.
- */
-export const DEFAULT_ROLL_FLUSH_DELAY_MS = 40_000;
 /** Header reads past the first window read this much at a time. */
 const HEADER_WINDOW = 64 * 1024;
 /** A search met a segment the cleaner had just replaced: it starts again on the new list. */
