@@ -1066,8 +1066,10 @@ export class FilePartitionLog implements PartitionLog {
   async flush(): Promise<void> {
     if (this.closed) throw this.closedError();
     await this.enqueueControl(async () => undefined);
-    await this.requestSync();
+    // Seals first, as close() does: each fdatasyncs its own segment, which then leaves the group
+    // commit's set, so the commit below syncs only what the seals did not (not every segment twice).
     await this.releaseSeals();
+    await this.requestSync();
     if (this.failure !== null) throw this.failure;
   }
 

@@ -230,6 +230,7 @@ describe('file engine: the flush of a rolled segment waits log.roll.flush.delay.
       assert.deepEqual(await segmentFiles(opened.partitionDir, '.index'), [], 'no index files before the seals');
       await opened.log.flush();
       assert.equal(opened.log.durableOffset, 10n);
+      assert.equal(opened.log.stats.dataSyncs, 3, 'one fdatasync per segment: the two rolled ones and the active one');
       assert.equal((await segmentFiles(opened.partitionDir, '.index')).length, 2, 'both rolled segments sealed');
       assert.equal((await checkpointOf(opened.partitionDir)).recoveryPoint, '8', 'the recovery point reaches the active segment');
 
