@@ -24,6 +24,7 @@ import type { Logger } from '../../logger.js';
 import type { ClusterRecord, LogConfig, PartitionLog, StorageEngine, TopicRecord } from '../engine.js';
 import { TEMP_SUFFIX, fsyncDirectory, isNotFound, pathExists, writeFileAtomic } from './fs-util.js';
 import { FilePartitionLog, RECOVERY_FLAG_FILE } from './partition-log.js';
+import { InlineWritePolicy } from './inline-writes.js';
 import { StorageError } from './storage-error.js';
 
 export const CLUSTER_FILE = 'cluster.json';
@@ -49,6 +50,8 @@ export interface FileStorageEngineOptions {
   onDataSync?: (durationSeconds: number) => void;
   /** How long a rolled segment waits for its flush and index files (log.roll.flush.delay.ms). */
   rollFlushDelayMs?: number;
+  /** Which appends are written on the event loop (tests pass their own); one for all partitions. */
+  inlineWrites?: InlineWritePolicy;
 }
 
 /** Data directories open in this process: two engines on one directory would corrupt it. */
@@ -59,6 +62,7 @@ export class FileStorageEngine implements StorageEngine {
   readonly dataDir: string;
   private readonly options: FileStorageEngineOptions;
   private readonly clock: () => number;
+  private readonly inlineWrites: InlineWritePolicy;
   private readonly partitions = new Map<string, FilePartitionLog>();
   private opened = false;
   private uncleanStart = false;
@@ -69,6 +73,7 @@ export class FileStorageEngine implements StorageEngine {
     this.options = options;
     this.dataDir = resolve(options.dataDir);
     this.clock = options.clock ?? Date.now;
+    this.inlineWrites = options.inlineWrites ?? new InlineWritePolicy();
   }
 
   /** True when the last open found no clean-shutdown marker (the previous run crashed). */
@@ -236,6 +241,7 @@ export class FileStorageEngine implements StorageEngine {
       hooks: { beforeDataSync: this.options.beforeDataSync, onDataSync: this.options.onDataSync },
       logger: this.options.logger,
       rollFlushDelayMs: this.options.rollFlushDelayMs,
+      inlineWrites: this.inlineWrites,
     });
     this.partitions.set(key, log);
     return log;

@@ -23,8 +23,9 @@
  *
  * Writing: one writer per partition. `append` assigns offsets synchronously, in call order, and
  * queues the batches; the writer takes every queued append that fits the active segment and writes
- * them with one positional `writev` (write coalescing), then makes them visible (committed size,
- * indexes, log end offset). Appends that asked for durability then wait for a group commit: while an
+ * them with one positional `writev` (write coalescing) — on the event loop when it is small, else in
+ * the thread pool (see inline-writes.ts) — then makes them visible (committed size, indexes, log end
+ * offset). Appends that asked for durability then wait for a group commit: while an
  * fdatasync runs, later durable appends queue up, and the next fdatasync covers all of them.
  */
 import { mkdir, readdir, stat, unlink, readFile, writeFile } from 'node:fs/promises';
@@ -53,6 +54,7 @@ import { floorByBaseOffset } from '../floor-by-base-offset.js';
 import { emptyResult } from '../cleaner.js';
 import { segmentsPastRetention } from '../retention.js';
 import { DEFAULT_ROLL_FLUSH_DELAY_MS } from '../log-config.js';
+import { InlineWritePolicy } from './inline-writes.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 export const RECOVERY_FLAG_FILE = 'recovery-needed';
@@ -71,6 +73,8 @@ export interface FileLogStats {
   appends: number;
   /** Coalesced writes issued (one writev each). */
   writes: number;
+  /** Of those, the ones written on the event loop rather than in the thread pool. */
+  inlineWrites: number;
   /** fdatasync calls on segment files. */
   dataSyncs: number;
   /** Group commits completed (one per round of fdatasyncs). */
@@ -90,6 +94,8 @@ export interface FilePartitionLogOptions {
   logger?: Logger | undefined;
   /** How long a rolled segment waits before it is flushed and sealed (see `scheduleSeal`). */
   rollFlushDelayMs?: number | undefined;
+  /** Which writes run on the event loop; the engine shares one among its logs. */
+  inlineWrites?: InlineWritePolicy | undefined;
 }
 
 /** A rolled segment waiting out the roll flush delay. */
@@ -133,7 +139,7 @@ export class FilePartitionLog implements PartitionLog {
   readonly topic: string;
   readonly partition: number;
   readonly directory: string;
-  readonly stats: FileLogStats = { appends: 0, writes: 0, dataSyncs: 0, groupCommits: 0, rolls: 0, directorySyncs: 0 };
+  readonly stats: FileLogStats = { appends: 0, writes: 0, inlineWrites: 0, dataSyncs: 0, groupCommits: 0, rolls: 0, directorySyncs: 0 };
 
   private config: LogConfig;
   private readonly clock: () => number;
@@ -164,6 +170,7 @@ export class FilePartitionLog implements PartitionLog {
   private durableRolledFiles = 0;
   private sealChain: Promise<void> = Promise.resolve();
   private readonly rollFlushDelayMs: number;
+  private readonly inlineWrites: InlineWritePolicy;
   /** Rolled segments not yet on the seal chain, oldest first. */
   private pendingSeals: PendingSeal[] = [];
   private checkpointChain: Promise<void> = Promise.resolve();
@@ -179,6 +186,7 @@ export class FilePartitionLog implements PartitionLog {
     this.clock = options.clock;
     this.logger = options.logger;
     this.rollFlushDelayMs = options.rollFlushDelayMs ?? DEFAULT_ROLL_FLUSH_DELAY_MS;
+    this.inlineWrites = options.inlineWrites ?? new InlineWritePolicy();
     this.hooks = {
       ...options.hooks,
       onDataSync: (durationSeconds) => {
@@ -554,11 +562,10 @@ export class FilePartitionLog implements PartitionLog {
     }
     this.queue.splice(0, group.length);
     const writeStart = segment.size;
+    const buffers = group.map((task) => task.buffer);
     try {
-      await segment.write(
-        group.map((task) => task.buffer),
-        total,
-      );
+      if (this.writtenInline(segment, buffers, total)) this.stats.inlineWrites++;
+      else await segment.write(buffers, total);
     } catch (error) {
       const failure = this.fail(error);
       for (const task of group) task.reject(failure);
@@ -588,6 +595,15 @@ export class FilePartitionLog implements PartitionLog {
       }
     }
     if (durable) this.startSync();
+  }
+
+  /** Writes on the event loop when the policy admits it and the file is open; false if not written. */
+  private writtenInline(segment: LogSegment, buffers: Buffer[], totalBytes: number): boolean {
+    if (!this.inlineWrites.admits(totalBytes)) return false;
+    const started = this.inlineWrites.now();
+    if (!segment.writeInline(buffers, totalBytes)) return false;
+    this.inlineWrites.record(started, this.inlineWrites.now());
+    return true;
   }
 
   /**
@@ -762,6 +778,10 @@ export class FilePartitionLog implements PartitionLog {
     if (this.closed) throw this.closedError();
     const highWatermark = this.endOffset;
     const logStartOffset = this.startOffset;
+    // Where the high watermark lies: appends committed while this read waits go past it, and a
+    // read answers nothing above the high watermark it reports, as Kafka's does.
+    const lastSegment = this.active;
+    const lastSegmentEnd = lastSegment.size;
     const empty = { records: Buffer.alloc(0), highWatermark, logStartOffset };
     if (offset >= highWatermark) return empty;
     // The batch holding `offset` may have been compacted away: the first batch after it answers.
@@ -770,6 +790,7 @@ export class FilePartitionLog implements PartitionLog {
       let replaced = false;
       for (let i = floorByBaseOffset(segments, offset); i < segments.length; i++) {
         const segment = segments[i]!;
+        if (segment.baseOffset > lastSegment.baseOffset) break; // rolled since: all above
         if (!segment.acquire()) {
           // Being deleted: the list changed (retention, or the cleaner's swap), so read the new one.
           if (this.segments !== segments) {
@@ -779,7 +800,8 @@ export class FilePartitionLog implements PartitionLog {
           continue;
         }
         try {
-          const records = await this.readSegment(segment, offset, maxBytes);
+          const end = segment === lastSegment ? lastSegmentEnd : segment.size;
+          const records = await this.readSegment(segment, offset, end, maxBytes);
           if (records !== null) return { records, highWatermark, logStartOffset };
         } finally {
           segment.release();
@@ -789,10 +811,10 @@ export class FilePartitionLog implements PartitionLog {
     }
   }
 
-  private async readSegment(segment: LogSegment, offset: bigint, maxBytes: number): Promise<Buffer | null> {
+  /** Whole batches from the one holding `offset`, up to `maxBytes`, none at or past `end`. */
+  private async readSegment(segment: LogSegment, offset: bigint, end: number, maxBytes: number): Promise<Buffer | null> {
     const interval = this.config.indexIntervalBytes;
     await segment.loadIndexes(interval);
-    const end = segment.size;
     for (let attempt = 0; ; attempt++) {
       const entry = segment.lookup(offset);
       const found = await this.readFrom(segment, entry, offset, end, maxBytes);
@@ -956,7 +978,7 @@ export class FilePartitionLog implements PartitionLog {
     if (best.exact !== null) return best.exact;
     if (!best.segment.acquire()) return this.segments !== segments ? SEGMENTS_REPLACED : null;
     try {
-      const records = await this.readSegment(best.segment, best.batchOffset, 1);
+      const records = await this.readSegment(best.segment, best.batchOffset, best.segment.size, 1);
       if (records === null) return null;
       return (await maxTimestampRecord(records, logStart)) ?? { offset: best.batchOffset, timestamp: best.timestamp };
     } finally {

@@ -18,7 +18,7 @@
  *   recovery rebuilds the active segment's indexes anyway.
  */
 import { open, rename, unlink, readFile, type FileHandle } from 'node:fs/promises';
-import { writev } from 'node:fs';
+import { writev, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StampedBatch } from './batches.js';
 import { OffsetIndex } from './offset-index.js';
@@ -75,6 +75,8 @@ export class LogSegment {
   private indexesDirty = false;
   private bytesSinceLastIndexEntry = 0;
   private handlePromise: Promise<FileHandle> | null = null;
+  /** The descriptor of the open handle, for synchronous writes; null while none is open. */
+  private openFd: number | null = null;
   private readonly hooks: SegmentHooks;
   private readers = 0;
   private retiring: (() => void) | null = null;
@@ -99,6 +101,7 @@ export class LogSegment {
     const segment = new LogSegment(directory, baseOffset, 0, hooks);
     const handle = await open(segment.logPath, 'w+');
     segment.handlePromise = Promise.resolve(handle);
+    segment.openFd = handle.fd;
     segment.offsetIndex = OffsetIndex.empty();
     segment.timeIndex = TimeIndex.empty();
     segment.indexesDirty = true;
@@ -130,6 +133,7 @@ export class LogSegment {
   ): LogSegment {
     const segment = new LogSegment(directory, baseOffset, built.size, hooks);
     segment.handlePromise = Promise.resolve(built.handle);
+    segment.openFd = built.handle.fd;
     segment.nextOffset = built.nextOffset;
     segment.lastModifiedMs = built.lastModifiedMs;
     segment.rollingBaseMs = built.size === 0 ? null : built.lastModifiedMs;
@@ -164,9 +168,14 @@ export class LogSegment {
     if (this.handlePromise === null) {
       const opening = open(this.logPath, 'r+');
       this.handlePromise = opening;
-      opening.catch(() => {
-        if (this.handlePromise === opening) this.handlePromise = null;
-      });
+      opening.then(
+        (handle) => {
+          if (this.handlePromise === opening) this.openFd = handle.fd;
+        },
+        () => {
+          if (this.handlePromise === opening) this.handlePromise = null;
+        },
+      );
     }
     return this.handlePromise;
   }
@@ -359,6 +368,28 @@ export class LogSegment {
     }
   }
 
+  /**
+   * Writes `buffers` at the committed end on the calling thread (see inline-writes.ts for when).
+   * Returns false, having written nothing, when the file is not open yet: use `write` then. Does
+   * not commit: call `commitWrite` after.
+   */
+  writeInline(buffers: Buffer[], totalBytes: number): boolean {
+    const fd = this.openFd;
+    if (fd === null) return false;
+    let position = this.size;
+    let remaining = buffers;
+    let left = totalBytes;
+    while (left > 0) {
+      const bytesWritten = writevSync(fd, remaining, position);
+      if (bytesWritten === left) break;
+      if (bytesWritten <= 0) throw new Error(`short write to ${this.logPath}`);
+      position += bytesWritten;
+      left -= bytesWritten;
+      remaining = skipBytes(remaining, bytesWritten);
+    }
+    return true;
+  }
+
   /** Makes a completed write visible: indexes, size, next offset. */
   commitWrite(batches: StampedBatch[], writeStart: number, totalBytes: number, nowMs: number, indexIntervalBytes: number): void {
     const offsetIndex = this.offsetIndex!;
@@ -412,6 +443,8 @@ export class LogSegment {
   async closeHandle(): Promise<void> {
     const opening = this.handlePromise;
     this.handlePromise = null;
+    // Forget the descriptor first: once closed, the number may name another file.
+    this.openFd = null;
     if (opening === null) return;
     const handle = await opening.catch(() => null);
     await handle?.close();

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { BATCH_HEADER_SIZE } from '../../../src/protocol/records/record-batch.js';
 import type { LogConfig, TopicRecord } from '../../../src/storage/engine.js';
 import { CLEAN_SHUTDOWN_FILE, FileStorageEngine } from '../../../src/storage/file/file-engine.js';
+import { InlineWritePolicy } from '../../../src/storage/file/inline-writes.js';
 import type { FilePartitionLog } from '../../../src/storage/file/partition-log.js';
 import { definePartitionLogSuite, type EngineHarness } from './partition-log-behaviour.js';
 import { TestClock, batchOf, logConfig, readAll, splitBatches, topicRecord, valuesOf, withTempDir, type TestLog } from './helpers.js';
@@ -45,6 +46,11 @@ async function openLog(dir: string, config: Partial<LogConfig> = {}, topic: Topi
   await engine.open();
   const log = (await engine.openPartition(topic, 0, logConfig(config))) as FilePartitionLog;
   return { engine, log, partitionDir: join(dir, `${topic.name}-0`) };
+}
+
+/** The values of every record in the log, in offset order. */
+async function logValues(log: FilePartitionLog): Promise<string[]> {
+  return valuesOf(Buffer.concat((await readAll(log)).map((batch) => batch.bytes)));
 }
 
 async function segmentFiles(partitionDir: string, suffix: string): Promise<string[]> {
@@ -213,6 +219,54 @@ describe('file engine: durability and group commit', () => {
   });
 });
 
+describe('file engine: small writes run on the event loop', () => {
+  it('writes small appends inline and large coalesced ones in the thread pool; both read back and survive a restart', async () => {
+    await withTempDir(async (dir) => {
+      const inlineWrites = new InlineWritePolicy({ maxBytes: 1_000 });
+      const first = await openLog(dir, {}, topicRecord(), { inlineWrites });
+      const small = Array.from({ length: 5 }, (_, i) => batchOf(1, { label: `s${i}`, valueSize: 100 }));
+      for (const batch of small) await append(first.log, batch);
+      assert.deepEqual([first.log.stats.writes, first.log.stats.inlineWrites], [5, 5]);
+      const large = batchOf(3, { label: 'large', valueSize: 500 });
+      assert.ok(large.length > inlineWrites.maxBytes);
+      await append(first.log, large);
+      // Appends queued together coalesce into one write, larger than the limit even though each is not.
+      await Promise.all(Array.from({ length: 8 }, (_, i) => append(first.log, batchOf(1, { label: `c${i}`, valueSize: 200 }))));
+      assert.equal(first.log.stats.inlineWrites, 5, 'neither the large append nor the coalesced group ran inline');
+      assert.ok(first.log.stats.writes <= 8, `${first.log.stats.writes} writes`);
+      const expected = valuesOf(Buffer.concat([...small, large]));
+      assert.deepEqual((await logValues(first.log)).slice(0, expected.length), expected);
+      await first.engine.close();
+      const second = await openLog(dir);
+      assert.equal(second.log.logEndOffset, 16n);
+      assert.deepEqual((await logValues(second.log)).slice(0, expected.length), expected);
+      await second.engine.close();
+    });
+  });
+
+  it('sends writes to the thread pool once slow inline writes use up the stall budget', async () => {
+    await withTempDir(async (dir) => {
+      // A clock that moves 3 ms at every reading: each inline write appears to take 3 ms.
+      let nowMs = 0;
+      let stepMs = 3;
+      const inlineWrites = new InlineWritePolicy({ now: () => (nowMs += stepMs) });
+      const { engine, log } = await openLog(dir, {}, topicRecord(), { inlineWrites });
+      for (let i = 0; i < 6; i++) await append(log, batchOf(1, { label: `w${i}` }));
+      // Budget 10 ms: the fourth slow write (12 ms stalled) starts a back-off of a second.
+      assert.equal(inlineWrites.backOffs, 1);
+      assert.equal(log.stats.inlineWrites, 4);
+      assert.equal(log.stats.writes, 6);
+      stepMs = 0;
+      nowMs += 1_000;
+      await append(log, batchOf(1, { label: 'after' }));
+      assert.equal(log.stats.inlineWrites, 5, 'inline again once the back-off is over');
+      assert.equal(log.logEndOffset, 7n);
+      assert.equal((await logValues(log)).at(-1), 'after-0');
+      await engine.close();
+    });
+  });
+});
+
 describe('file engine: the flush of a rolled segment waits log.roll.flush.delay.ms', () => {
   // Segments of four 100-byte batches: ten batches make three segments, two of them rolled.
   const config = { segmentBytes: 700, indexIntervalBytes: 100 };
@@ -299,7 +353,7 @@ describe('file engine: the flush of a rolled segment waits log.roll.flush.delay.
       const intact = await openLog(dir, config);
       assert.equal(intact.log.logEndOffset, 10n);
       assert.deepEqual((await intact.log.read(0n, 1 << 20)).records, Buffer.concat(batches.slice(0, 4)), 'the first segment reads back whole');
-      const values = valuesOf(Buffer.concat((await readAll(intact.log)).map((batch) => batch.bytes)));
+      const values = await logValues(intact.log);
       assert.deepEqual(values, batches.map((_, i) => `f${i}-0`.padEnd(100, '.')));
       await intact.engine.abandon();
 

@@ -376,6 +376,18 @@ export function definePartitionLogSuite(name: string, makeHarness: () => Promise
       });
     });
 
+    it('a read answers nothing above the high watermark it reports, even when appends commit while it runs', async () => {
+      await withLog({}, async (log) => {
+        await append(log, batchOf(2, { label: 'before' }));
+        const reading = log.read(0n, 1 << 20);
+        // Written and committed before the read gets to the data (synchronously, where writes are inline).
+        await append(log, batchOf(3, { label: 'during' }));
+        const { records, highWatermark } = await reading;
+        assert.equal(highWatermark, 2n);
+        assert.deepEqual(valuesOf(records), ['before-0', 'before-1']);
+      });
+    });
+
     it('reads concurrent with appends only ever see whole batches', async () => {
       await withLog({ segmentBytes: 4000 }, async (log) => {
         const appends: Array<Promise<unknown>> = [];
