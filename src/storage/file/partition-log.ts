@@ -162,6 +162,7 @@ export class FilePartitionLog implements PartitionLog {
 
   private readonly queue: Array<AppendTask | ControlTask> = [];
   private draining = false;
+  private drainScheduled = false;
   private readonly dirtySegments = new Set<LogSegment>();
   private syncWaiters: SyncWaiter[] = [];
   private syncRunning = false;
@@ -493,7 +494,7 @@ export class FilePartitionLog implements PartitionLog {
         resolve,
         reject,
       });
-      void this.drain();
+      this.scheduleDrain();
     });
   }
 
@@ -501,6 +502,21 @@ export class FilePartitionLog implements PartitionLog {
   private enqueueControl<T>(run: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ kind: 'control', run, resolve: resolve as (value: unknown) => void, reject });
+      this.scheduleDrain();
+    });
+  }
+
+  /**
+   * Starts the writer once the code running now is done: every append made in this turn (all the
+   * requests one socket read delivered) then goes out in one write. Under load that group is too
+   * large to write inline, so it goes to the thread pool, and the appends arriving meanwhile
+   * coalesce behind it; requests arriving one at a time are written inline, one by one.
+   */
+  private scheduleDrain(): void {
+    if (this.draining || this.drainScheduled) return;
+    this.drainScheduled = true;
+    queueMicrotask(() => {
+      this.drainScheduled = false;
       void this.drain();
     });
   }

@@ -380,7 +380,7 @@ export function definePartitionLogSuite(name: string, makeHarness: () => Promise
       await withLog({}, async (log) => {
         await append(log, batchOf(2, { label: 'before' }));
         const reading = log.read(0n, 1 << 20);
-        // Written and committed before the read gets to the data (synchronously, where writes are inline).
+        // Written and committed while the read waits for its indexes and the file.
         await append(log, batchOf(3, { label: 'during' }));
         const { records, highWatermark } = await reading;
         assert.equal(highWatermark, 2n);
