@@ -10,7 +10,7 @@
  *
  * Why not always: a large write (appends coalesced under load) amortizes the hop, and in the pool
  * it leaves the event loop free to take in the next requests on the other core; writing
- * everything inline cost 5% of the maximum throughput. The writer starts a turn after the appends
+ * everything inline cost about 5% of the maximum throughput. The writer starts a turn after the appends
  * (`scheduleDrain` in partition-log.ts), so requests that arrive together form one large write
  * for the pool, while requests arriving one at a time are written inline.
  *
