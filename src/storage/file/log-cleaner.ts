@@ -244,6 +244,7 @@ async function swapIn(
 ): Promise<void> {
   const { directory } = host;
   let committed = false;
+  let replaced = false;
   let crashed = false;
   const step = (name: string): void => {
     try {
@@ -278,6 +279,7 @@ async function swapIn(
       }
       await fsyncDirectory(directory);
       host.replaceSegments(sources, writers.map((writer) => writer.adopt(host.hooks)));
+      replaced = true;
       for (const segment of sources) {
         step(`retire ${segment.logPath}`);
         await segment.retire();
@@ -298,6 +300,8 @@ async function swapIn(
       await host.saveCleanerState({ ...finalState, offsetGapsBelow: host.cleanerState().offsetGapsBelow });
     });
   } catch (error) {
+    // Sources out of the log but not yet retired: nothing else would close their files.
+    if (replaced) await Promise.allSettled(sources.map((segment) => segment.detach()));
     if (crashed) {
       // A simulated crash (tests): leave every file as it is; the log is unusable until reopened.
       host.fail(error);

@@ -200,9 +200,7 @@ export class LogSegment {
    * as part of the log), closed and unlinked. Leftover `.deleted` files are removed on open.
    */
   async retire(): Promise<void> {
-    if (this.retired) return;
-    this.retired = true;
-    if (this.readers > 0) await new Promise<void>((resolve) => (this.retiring = resolve));
+    if (!(await this.turnAwayReaders())) return;
     for (const path of [this.logPath, this.indexPath, this.timeIndexPath]) {
       await rename(path, path + DELETED_SUFFIX).catch((error: unknown) => {
         if (!isNotFound(error)) throw error;
@@ -214,6 +212,22 @@ export class LogSegment {
         if (!isNotFound(error)) throw error;
       });
     }
+  }
+
+  /**
+   * Closes the .log once the readers in flight are done, leaving the files as they are: for a
+   * segment a failed swap took out of the log, whose files recovery must find untouched.
+   */
+  async detach(): Promise<void> {
+    if (await this.turnAwayReaders()) await this.closeHandle();
+  }
+
+  /** Refuses new readers and waits for those in flight; false if that had already begun. */
+  private async turnAwayReaders(): Promise<boolean> {
+    if (this.retired) return false;
+    this.retired = true;
+    if (this.readers > 0) await new Promise<void>((resolve) => (this.retiring = resolve));
+    return true;
   }
 
   // ---- indexes ----

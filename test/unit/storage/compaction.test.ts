@@ -3,7 +3,7 @@
  * its files, and crash safety of the swap at every step.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, realpath, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -177,6 +177,13 @@ describe('file engine: log cleaner files', () => {
   });
 });
 
+/** The files under `dir` this process holds open (Linux: /proc/self/fd). */
+async function openFilesUnder(dir: string): Promise<string[]> {
+  const root = (await realpath(dir)) + '/';
+  const targets = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => '')));
+  return targets.filter((target) => target.startsWith(root));
+}
+
 describe('file engine: a crash at any step of the swap', () => {
   it('leaves the log as before or as after the cleaning, never in between, and recovers the files', async () => {
     // First a run that only records the steps.
@@ -206,6 +213,7 @@ describe('file engine: a crash at any step of the swap', () => {
           /crash before/,
         );
         await engine.abandon();
+        assert.deepEqual(await openFilesUnder(dir), [], `every file is closed after a crash before ${steps[crashAt]}`);
 
         const reopened = await openEngine(dir);
         assert.deepEqual(await leftovers(dir), [], `no swap files left after a crash before ${steps[crashAt]}`);
