@@ -50,11 +50,6 @@ function cellText(cell: Cell): string {
   return String(cell);
 }
 
-/** The order partitions are listed in: by topic name, then partition number. */
-export function byTopicPartition(a: { topic: string; partition: number }, b: { topic: string; partition: number }): number {
-  return a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition;
-}
-
 /** Columns separated by two spaces, left-aligned, no trailing spaces; one line per row. */
 export function renderTable(headers: string[], rows: Cell[][]): string {
   const texts = [headers, ...rows.map((row) => row.map(cellText))];

@@ -15,6 +15,7 @@ import { Api } from './apis.js';
 import { isCoordinatorError, type BrokerMetadata, type KafkaClient } from './client.js';
 import type { Connection } from './connection.js';
 import { KafkaError } from './errors.js';
+import { byTopicPartition } from '../util/topic-partition-order.js';
 
 // ---------------------------------------------------------------------------------------------
 // Partition offsets
@@ -444,7 +445,7 @@ export async function fetchCommittedOffsets(
         offsets.push({ topic: topic.name, partition: partition.partitionIndex, offset: partition.committedOffset, metadata: partition.metadata });
       }
     }
-    return offsets.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+    return offsets.sort(byTopicPartition);
   });
 }
 

@@ -21,8 +21,9 @@ import {
 import type { KafkaClient } from '../../client/client.js';
 import { KafkaError } from '../../client/errors.js';
 import { addConnectionOptions, withClient, type ConnectionFlags } from '../brokers.js';
-import { EXIT_CODES_HELP, action, byTopicPartition, explain, failure, print, printJson, renderFields, renderTable, usageError, usageExitCodes, warn } from '../output.js';
+import { EXIT_CODES_HELP, action, explain, failure, print, printJson, renderFields, renderTable, usageError, usageExitCodes, warn } from '../output.js';
 import { bigintValue, collect, parseTime } from '../parse.js';
+import { byTopicPartition } from '../../util/topic-partition-order.js';
 
 const partitionKey = (topic: string, partition: number) => `${partition}:${topic}`;
 

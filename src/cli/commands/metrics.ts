@@ -7,9 +7,10 @@
  * the text format, so it reads any Tributary broker without Prometheus installed.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { EXIT_CODES_HELP, CliError, ExitCode, action, byTopicPartition, formatBytes, print, printJson, renderFields, renderTable, usageError, usageExitCodes, warn } from '../output.js';
+import { EXIT_CODES_HELP, CliError, ExitCode, action, formatBytes, print, printJson, renderFields, renderTable, usageError, usageExitCodes, warn } from '../output.js';
 import { MetricSet, bucketsBetween, histogramQuantile, parsePrometheusText, PrometheusFormatError, type Bucket, type Sample } from '../prometheus-text.js';
 import { parseDuration } from '../brokers.js';
+import { byTopicPartition } from '../../util/topic-partition-order.js';
 
 export const ADMIN_ENV = 'TRIBUTARY_ADMIN';
 

@@ -54,6 +54,7 @@ import {
 } from './offsets-records.js';
 import type { CommittedOffset, TopicPartitionRef } from './offset-store.js';
 import { OffsetsTopic, type OffsetsRecord } from './offsets-topic.js';
+import { byTopicPartition } from '../../util/topic-partition-order.js';
 
 /** Kafka's offset.metadata.max.bytes: longer commit metadata gets OFFSET_METADATA_TOO_LARGE. */
 export const OFFSET_METADATA_MAX_BYTES = 4096;
@@ -647,7 +648,7 @@ export class GroupCoordinator {
         }
       }
     }
-    const partitions = [...rows.values()].sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+    const partitions = [...rows.values()].sort(byTopicPartition);
     const totalLag = partitions.reduce((sum, p) => sum + (p.lag ?? 0n), 0n);
     return { groupId, state: group.state, partitions, totalLag };
   }

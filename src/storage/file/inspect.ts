@@ -27,6 +27,7 @@ import { TimeIndex } from './time-index.js';
 import { INDEX_SUFFIX, LOG_SUFFIX, TIME_INDEX_SUFFIX } from './segment.js';
 import { CHECKPOINT_FILE, PRODUCER_SNAPSHOT_FILE, RECOVERY_FLAG_FILE } from './partition-log.js';
 import { CLEAN_SHUTDOWN_FILE, CLUSTER_FILE, PARTITION_METADATA_FILE, TOPICS_FILE } from './file-engine.js';
+import { byTopicPartition } from '../../util/topic-partition-order.js';
 
 export interface IndexFileReport {
   bytes: number;
@@ -371,7 +372,7 @@ export async function inspectDataDir(dataDir: string, options: InspectOptions = 
       throw new InspectError(`no topic or partition '${filter}' in ${root}; run without a filter to list them`);
     }
   }
-  selected.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+  selected.sort(byTopicPartition);
 
   const partitions: PartitionReport[] = [];
   for (const directory of selected) {
