@@ -99,7 +99,7 @@ export async function startBroker(options: StartBrokerOptions = {}): Promise<Run
           nodeId: config.nodeId,
           logger,
           rollFlushDelayMs: config.logRollFlushDelayMs,
-          ...(metrics === null ? {} : { onDataSync: metrics.observeDataSync }),
+          ...(metrics === null ? {} : { onDataSync: metrics.observeDataSync, onInlineWriteBackOff: metrics.countInlineWriteBackOff }),
         });
 
   try {

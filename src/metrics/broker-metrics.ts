@@ -56,6 +56,7 @@ export class BrokerMetrics {
   readonly registry = new Registry();
   readonly requests = new RequestMetrics();
   private readonly fsyncDuration: Histogram;
+  private readonly inlineWriteBackOffs: Counter;
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -191,11 +192,20 @@ export class BrokerMetrics {
       buckets: [...FSYNC_DURATION_BUCKETS],
       registers,
     });
+    this.inlineWriteBackOffs = new Counter({
+      name: 'tributary_log_inline_write_backoffs_total',
+      help: 'Times slow appends held the event loop too long and appends went to the thread pool for a while.',
+      registers,
+    });
   }
 
   /** The file engine's fsync hook. */
   readonly observeDataSync = (durationSeconds: number): void => {
     this.fsyncDuration.observe(durationSeconds);
+  };
+
+  readonly countInlineWriteBackOff = (): void => {
+    this.inlineWriteBackOffs.inc();
   };
 
   readonly contentType = Registry.PROMETHEUS_CONTENT_TYPE;

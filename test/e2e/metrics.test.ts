@@ -159,6 +159,7 @@ test('metrics after known traffic: requests, bytes, latency, connections, partit
 
     // acks=all and the offset commit were fsynced.
     assert.ok(sample(samples, 'tributary_log_fsync_duration_seconds_count')! >= 5);
+    assert.equal(sample(samples, 'tributary_log_inline_write_backoffs_total'), 0, 'appends stayed on the event loop');
     assert.equal(sample(samples, 'tributary_broker_info', { version: (await import('../../src/version.js')).VERSION, node_id: '1', cluster_id: broker.clusterId }), 1);
 
     // Process metrics, including the event-loop delay.

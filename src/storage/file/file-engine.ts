@@ -24,7 +24,7 @@ import type { Logger } from '../../logger.js';
 import type { ClusterRecord, LogConfig, PartitionLog, StorageEngine, TopicRecord } from '../engine.js';
 import { TEMP_SUFFIX, fsyncDirectory, isNotFound, pathExists, writeFileAtomic } from './fs-util.js';
 import { FilePartitionLog, RECOVERY_FLAG_FILE } from './partition-log.js';
-import { InlineWritePolicy } from './inline-writes.js';
+import { InlineWritePolicy, type InlineWriteOptions } from './inline-writes.js';
 import { StorageError } from './storage-error.js';
 
 export const CLUSTER_FILE = 'cluster.json';
@@ -50,8 +50,10 @@ export interface FileStorageEngineOptions {
   onDataSync?: (durationSeconds: number) => void;
   /** How long a rolled segment waits for its flush and index files (log.roll.flush.delay.ms). */
   rollFlushDelayMs?: number;
-  /** Which appends are written on the event loop (tests pass their own); one for all partitions. */
-  inlineWrites?: InlineWritePolicy;
+  /** Which appends are written on the event loop (tests pass a clock and limits; see inline-writes.ts). */
+  inlineWrites?: Omit<InlineWriteOptions, 'onBackOff'>;
+  /** Told when slow inline writes send appends to the thread pool for a while (a metric). */
+  onInlineWriteBackOff?: () => void;
 }
 
 /** Data directories open in this process: two engines on one directory would corrupt it. */
@@ -73,7 +75,17 @@ export class FileStorageEngine implements StorageEngine {
     this.options = options;
     this.dataDir = resolve(options.dataDir);
     this.clock = options.clock ?? Date.now;
-    this.inlineWrites = options.inlineWrites ?? new InlineWritePolicy();
+    // One for all partitions: they write to the same device.
+    this.inlineWrites = new InlineWritePolicy({
+      ...options.inlineWrites,
+      onBackOff: ({ stalledMs, backOffMs }) => {
+        options.logger?.warn(
+          { stalledMs: Math.round(stalledMs), backOffMs },
+          'slow appends held the event loop; writing them in the thread pool for a while (is the disk falling behind?)',
+        );
+        options.onInlineWriteBackOff?.();
+      },
+    });
   }
 
   /** True when the last open found no clean-shutdown marker (the previous run crashed). */

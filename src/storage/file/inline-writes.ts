@@ -44,6 +44,15 @@ export interface InlineWriteOptions {
   stallBudgetMs?: number;
   /** Monotonic milliseconds; tests pass a controllable one. */
   now?: () => number;
+  /** Told each time the budget runs out and writes go to the pool (for a log line and a metric). */
+  onBackOff?: (backOff: InlineWriteBackOff) => void;
+}
+
+export interface InlineWriteBackOff {
+  /** How long slow inline writes held the event loop within the last second. */
+  stalledMs: number;
+  /** How long writes now go to the pool. */
+  backOffMs: number;
 }
 
 /** Shared by every partition log of an engine: they write to the same device. */
@@ -52,6 +61,7 @@ export class InlineWritePolicy {
   readonly now: () => number;
   private readonly slowMs: number;
   private readonly stallBudgetMs: number;
+  private readonly onBackOff: ((backOff: InlineWriteBackOff) => void) | undefined;
   private windowStartMs = -Infinity;
   private stalledMs = 0;
   private backOffMs = 0;
@@ -64,6 +74,7 @@ export class InlineWritePolicy {
     this.slowMs = options.slowMs ?? SLOW_INLINE_WRITE_MS;
     this.stallBudgetMs = options.stallBudgetMs ?? INLINE_STALL_BUDGET_MS;
     this.now = options.now ?? (() => performance.now());
+    this.onBackOff = options.onBackOff;
   }
 
   /** Whether a write of `bytes` should run inline now. */
@@ -88,6 +99,7 @@ export class InlineWritePolicy {
     this.backOffMs = this.backOffMs === 0 ? FIRST_BACK_OFF_MS : Math.min(this.backOffMs * 2, MAX_BACK_OFF_MS);
     this.poolUntilMs = endedMs + this.backOffMs;
     this.windowStartMs = -Infinity;
+    this.onBackOff?.({ stalledMs: this.stalledMs, backOffMs: this.backOffMs });
   }
 
   /** How long writes go to the pool after the last back-off (0 when none is in force). */

@@ -6,10 +6,9 @@ import { describe, it } from 'node:test';
 import { BATCH_HEADER_SIZE } from '../../../src/protocol/records/record-batch.js';
 import type { LogConfig, TopicRecord } from '../../../src/storage/engine.js';
 import { CLEAN_SHUTDOWN_FILE, FileStorageEngine } from '../../../src/storage/file/file-engine.js';
-import { InlineWritePolicy } from '../../../src/storage/file/inline-writes.js';
 import type { FilePartitionLog } from '../../../src/storage/file/partition-log.js';
 import { definePartitionLogSuite, type EngineHarness } from './partition-log-behaviour.js';
-import { TestClock, batchOf, logConfig, readAll, splitBatches, topicRecord, valuesOf, withTempDir, type TestLog } from './helpers.js';
+import { TestClock, batchOf, capturingLogger, logConfig, readAll, splitBatches, topicRecord, valuesOf, withTempDir, type TestLog } from './helpers.js';
 
 definePartitionLogSuite('file engine', async (): Promise<EngineHarness> => {
   const dir = await mkdtemp(join(tmpdir(), 'tributary-storage-'));
@@ -222,13 +221,13 @@ describe('file engine: durability and group commit', () => {
 describe('file engine: small writes run on the event loop', () => {
   it('writes small appends inline and large coalesced ones in the thread pool; both read back and survive a restart', async () => {
     await withTempDir(async (dir) => {
-      const inlineWrites = new InlineWritePolicy({ maxBytes: 1_000 });
-      const first = await openLog(dir, {}, topicRecord(), { inlineWrites });
+      const maxBytes = 1_000;
+      const first = await openLog(dir, {}, topicRecord(), { inlineWrites: { maxBytes } });
       const small = Array.from({ length: 5 }, (_, i) => batchOf(1, { label: `s${i}`, valueSize: 100 }));
       for (const batch of small) await append(first.log, batch);
       assert.deepEqual([first.log.stats.writes, first.log.stats.inlineWrites], [5, 5]);
       const large = batchOf(3, { label: 'large', valueSize: 500 });
-      assert.ok(large.length > inlineWrites.maxBytes);
+      assert.ok(large.length > maxBytes);
       await append(first.log, large);
       // Appends queued together coalesce into one write, larger than the limit even though each is not.
       await Promise.all(Array.from({ length: 8 }, (_, i) => append(first.log, batchOf(1, { label: `c${i}`, valueSize: 200 }))));
@@ -244,16 +243,23 @@ describe('file engine: small writes run on the event loop', () => {
     });
   });
 
-  it('sends writes to the thread pool once slow inline writes use up the stall budget', async () => {
+  it('sends writes to the thread pool once slow inline writes use up the stall budget, and says so', async () => {
     await withTempDir(async (dir) => {
       // A clock that moves 3 ms at every reading: each inline write appears to take 3 ms.
       let nowMs = 0;
       let stepMs = 3;
-      const inlineWrites = new InlineWritePolicy({ now: () => (nowMs += stepMs) });
-      const { engine, log } = await openLog(dir, {}, topicRecord(), { inlineWrites });
+      let backOffs = 0;
+      const { logger, lines } = capturingLogger();
+      const { engine, log } = await openLog(dir, {}, topicRecord(), {
+        inlineWrites: { now: () => (nowMs += stepMs) },
+        onInlineWriteBackOff: () => backOffs++,
+        logger,
+      });
       for (let i = 0; i < 6; i++) await append(log, batchOf(1, { label: `w${i}` }));
       // Budget 10 ms: the fourth slow write (12 ms stalled) starts a back-off of a second.
-      assert.equal(inlineWrites.backOffs, 1);
+      assert.equal(backOffs, 1);
+      const warning = lines().find((line) => line.msg.startsWith('slow appends held the event loop'));
+      assert.deepEqual([warning?.level, warning?.stalledMs, warning?.backOffMs], [40, 12, 1_000]);
       assert.equal(log.stats.inlineWrites, 4);
       assert.equal(log.stats.writes, 6);
       stepMs = 0;

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
+import type { Logger } from '../../../src/logger.js';
 import { BATCH_HEADER_SIZE, batchCrcMatches, completeBatchSize, readBatchHeader, type RecordBatchHeader } from '../../../src/protocol/records/record-batch.js';
 import { buildRecordBatch, decodeUncompressedBatch, type RecordInput } from '../../../src/protocol/records/records.js';
 import type { LogConfig, PartitionLog, TopicRecord } from '../../../src/storage/engine.js';
@@ -85,4 +87,11 @@ export async function withTempDir<T>(run: (dir: string) => Promise<T>): Promise<
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** A logger whose lines the test reads back, parsed. */
+export function capturingLogger(): { logger: Logger; lines: () => Array<{ level: number; msg: string; [field: string]: unknown }> } {
+  const written: string[] = [];
+  const logger = pino({ level: 'debug' }, { write: (line: string) => void written.push(line) });
+  return { logger, lines: () => written.join('').split('\n').filter((line) => line !== '').map((line) => JSON.parse(line)) };
 }
