@@ -54,7 +54,7 @@ import { floorByBaseOffset } from '../floor-by-base-offset.js';
 import { emptyResult } from '../cleaner.js';
 import { segmentsPastRetention } from '../retention.js';
 import { DEFAULT_ROLL_FLUSH_DELAY_MS } from '../log-config.js';
-import { InlineWritePolicy } from './inline-writes.js';
+import type { InlineWritePolicy } from './inline-writes.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.json';
 export const RECOVERY_FLAG_FILE = 'recovery-needed';
@@ -94,8 +94,8 @@ export interface FilePartitionLogOptions {
   logger?: Logger | undefined;
   /** How long a rolled segment waits before it is flushed and sealed (see `scheduleSeal`). */
   rollFlushDelayMs?: number | undefined;
-  /** Which writes run on the event loop; the engine shares one among its logs. */
-  inlineWrites?: InlineWritePolicy | undefined;
+  /** Which writes run on the event loop: the engine's, shared by its logs, with its warning and metric wired. */
+  inlineWrites: InlineWritePolicy;
 }
 
 /** A rolled segment waiting out the roll flush delay. */
@@ -187,7 +187,7 @@ export class FilePartitionLog implements PartitionLog {
     this.clock = options.clock;
     this.logger = options.logger;
     this.rollFlushDelayMs = options.rollFlushDelayMs ?? DEFAULT_ROLL_FLUSH_DELAY_MS;
-    this.inlineWrites = options.inlineWrites ?? new InlineWritePolicy();
+    this.inlineWrites = options.inlineWrites;
     this.hooks = {
       ...options.hooks,
       onDataSync: (durationSeconds) => {
