@@ -21,7 +21,7 @@
  * Because the CRC starts at `attributes`, baseOffset and partitionLeaderEpoch can be rewritten in
  * place by the broker; changing the timestamp type or maxTimestamp needs the CRC recomputed.
  */
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 import { ErrorCode } from '../generated/error-codes.js';
 
 export const BATCH_HEADER_SIZE = 61;

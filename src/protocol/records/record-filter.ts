@@ -17,7 +17,7 @@
  * - maxTimestamp is the largest timestamp of the records kept (CreateTime) or the original
  *   (LogAppendTime, where it is every record's timestamp); recordCount and the CRC are new.
  */
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 import { Reader } from '../primitives/reader.js';
 import { Writer } from '../primitives/writer.js';
 import {

@@ -11,7 +11,7 @@
  * keyLength varint (-1 = null) | key | valueLength varint (-1 = null) | value | headerCount varint |
  * headers (keyLength varint, key, valueLength varint (-1 = null), value).
  */
-import { crc32c } from '@node-rs/crc32';
+import { crc32c } from './crc32c.js';
 import { Reader } from '../primitives/reader.js';
 import { Writer } from '../primitives/writer.js';
 import {

@@ -20,6 +20,7 @@ import {
   stampBatchForAppend,
   validateProducedBatch,
 } from '../../../src/protocol/records/record-batch.js';
+import { crc32c } from '../../../src/protocol/records/crc32c.js';
 import {
   buildCompressedRecordBatch,
   buildRecordBatch,
@@ -87,6 +88,19 @@ function assertRecordsMatch(actual: KafkaRecord[], inputs: RecordInput[], baseOf
 function maxOf(values: bigint[]): bigint {
   return values.reduce((a, b) => (b > a ? b : a));
 }
+
+describe('crc32c', () => {
+  it('is CRC-32C (Castagnoli), not the zlib CRC-32: the standard check value', () => {
+    // RFC 3720's check value for "123456789"; CRC-32 (IEEE) would give 0xcbf43926.
+    assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+    assert.equal(crc32c(Buffer.alloc(32)), 0x8a9136aa);
+  });
+
+  it('continues from a previous state', () => {
+    const whole = Buffer.from('record batch v2 checksums attributes through the last record');
+    assert.equal(crc32c(whole.subarray(20), crc32c(whole.subarray(0, 20))), crc32c(whole));
+  });
+});
 
 describe('encodeRecordBatch / decodeRecordBatch', () => {
   for (const codec of ALL_CODECS) {
