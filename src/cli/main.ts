@@ -36,13 +36,10 @@ export function buildProgram(): Command {
 buildProgram()
   .parseAsync(process.argv)
   .catch((error: unknown) => {
-    if (error instanceof CliError) {
+    // A usage or broker error is for the user: its message alone. Anything else is a bug: the stack.
+    if (error instanceof CliError || error instanceof TributaryError) {
       process.stderr.write(`tributary: ${error.message}\n`);
-      process.exit(error.exitCode);
-    }
-    if (error instanceof TributaryError) {
-      process.stderr.write(`tributary: ${error.message}\n`);
-      process.exit(2);
+      process.exit(error instanceof CliError ? error.exitCode : 2);
     }
     process.stderr.write(`tributary: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
