@@ -513,9 +513,9 @@ async function tributaryTopics(server: Server): Promise<void> {
 
 /**
  * Rolls a segment once in a running broker, on a topic of its own: `warm`, with 1 MiB segments,
- * gets 3 MiB. The first roll of a process deoptimizes the append path (code V8 compiled without
- * ever seeing a fresh segment) and its recompilation competes for the two cores for some 200 ms;
- * later rolls do not (bench/README.md, "Where the half-load p99 comes from").
+ * gets 3 MiB. The first roll of a process is followed by some 200 ms of slow requests (V8
+ * deoptimizes the append path there, which it compiled before any segment was fresh); later
+ * rolls are not (bench/README.md, "Where the half-load p99 comes from").
  */
 async function rollOnce(tools: Tools, server: Server, frames: Frames): Promise<void> {
   await createTopic(HOST, server.port, 'warm', 1, { 'segment.bytes': String(1024 * 1024) });
