@@ -541,41 +541,60 @@ export class FilePartitionLog implements PartitionLog {
           head.reject(this.failure);
           continue;
         }
-        await this.writeQueuedAppends(head);
+        // False when the head needs a new segment: roll, and the next round writes it there.
+        if (!(await this.writeQueuedAppends(head))) await this.rollFor(head);
       }
     } finally {
       this.draining = false;
     }
   }
 
+  /**
+   * Whether `task` must go into a new segment, when `pendingBytes` of the group it would join are
+   * written before it (from `groupStartMs`, which then starts segment.ms for an empty segment).
+   */
   private shouldRoll(segment: LogSegment, pendingBytes: number, task: AppendTask, groupStartMs: number): boolean {
     const size = segment.size + pendingBytes;
     if (size === 0) return false; // an empty segment takes even a batch larger than segment.bytes
     if (size + task.size > this.config.segmentBytes) return true;
-    const rollingBase = segment.rollingBaseMs ?? (pendingBytes > 0 ? groupStartMs : null);
-    if (rollingBase !== null && task.nowMs - rollingBase > this.config.segmentMs) return true;
+    // Not empty, so either the segment has its first append's time or the group starts it.
+    if (task.nowMs - (segment.rollingBaseMs ?? groupStartMs) > this.config.segmentMs) return true;
     return task.lastOffset - segment.baseOffset > MAX_RELATIVE_OFFSET;
   }
 
-  private async writeQueuedAppends(first: AppendTask): Promise<void> {
-    let segment = this.active;
-    if (this.shouldRoll(segment, 0, first, first.nowMs)) {
-      try {
-        segment = await this.roll(first.baseOffset, first.nowMs);
-      } catch (error) {
-        this.queue.shift();
-        first.reject(this.fail(error));
-        return;
-      }
+  /**
+   * Rolls the active segment for `first`, the queue's head; on failure rejects it and takes it off
+   * the queue. Kept out of `writeQueuedAppends`: V8 compiles that hot function before any roll,
+   * and code in it that never ran would deoptimize it at the first roll, leaving every append in
+   * slower code until it is compiled again (bench/README.md, "Where the half-load p99 comes from").
+   */
+  private async rollFor(first: AppendTask): Promise<void> {
+    try {
+      await this.roll(first.baseOffset, first.nowMs);
+    } catch (error) {
+      this.queue.shift();
+      first.reject(this.fail(error));
     }
-    const group: AppendTask[] = [first];
-    let total = first.size;
+  }
+
+  /**
+   * Writes the head of the queue and the appends queued behind it that fit the active segment, as
+   * one write. False, having done nothing, when the head does not fit: the segment must roll first.
+   */
+  private async writeQueuedAppends(first: AppendTask): Promise<boolean> {
+    const segment = this.active;
+    // The loop checks `first` too, so that its body runs on every call: under light load only
+    // `first` is queued, and a loop body that never ran before V8 compiled this function would
+    // deoptimize it at the first burst of appends.
+    const group: AppendTask[] = [];
+    let total = 0;
     while (group.length < MAX_WRITE_GROUP && group.length < this.queue.length) {
       const next = this.queue[group.length]!;
       if (next.kind !== 'append' || this.shouldRoll(segment, total, next, first.nowMs)) break;
       group.push(next);
       total += next.size;
     }
+    if (group.length === 0) return false;
     this.queue.splice(0, group.length);
     const writeStart = segment.size;
     const buffers = group.map((task) => task.buffer);
@@ -585,7 +604,7 @@ export class FilePartitionLog implements PartitionLog {
     } catch (error) {
       const failure = this.fail(error);
       for (const task of group) task.reject(failure);
-      return;
+      return true;
     }
     let position = writeStart;
     for (const task of group) {
@@ -611,6 +630,7 @@ export class FilePartitionLog implements PartitionLog {
       }
     }
     if (durable) this.startSync();
+    return true;
   }
 
   /** Writes on the event loop when the policy admits it and the file is open; false if not written. */

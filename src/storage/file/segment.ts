@@ -409,11 +409,16 @@ export class LogSegment {
     const offsetIndex = this.offsetIndex!;
     const timeIndex = this.timeIndex!;
     for (const batch of batches) {
-      const relative = Number(batch.baseOffset - this.baseOffset);
-      if (batch.maxTimestamp > this.maxTimestamp) {
-        this.maxTimestamp = batch.maxTimestamp;
-        this.offsetOfMaxTimestamp = batch.baseOffset;
-      }
+      const { baseOffset, maxTimestamp } = batch;
+      const relative = Number(baseOffset - this.baseOffset);
+      // Selects instead of a branch, like the store of rollingBaseMs below: when every batch
+      // carries the same timestamp only a segment's first batch raises the maximum, and that store
+      // would deoptimize this method at the first write after a roll.
+      const previousMax = this.maxTimestamp;
+      const previousOffset = this.offsetOfMaxTimestamp;
+      const raises = maxTimestamp > previousMax;
+      this.maxTimestamp = raises ? maxTimestamp : previousMax;
+      this.offsetOfMaxTimestamp = raises ? baseOffset : previousOffset;
       if (this.bytesSinceLastIndexEntry >= indexIntervalBytes) {
         offsetIndex.append(relative, writeStart + batch.relativePosition);
         timeIndex.maybeAppend(this.maxTimestamp, Number(this.offsetOfMaxTimestamp - this.baseOffset));
@@ -422,7 +427,9 @@ export class LogSegment {
       this.bytesSinceLastIndexEntry += batch.size;
       this.nextOffset = batch.lastOffset + 1n;
     }
-    if (this.rollingBaseMs === null) this.rollingBaseMs = nowMs;
+    // Stored on every write: a store that runs only on a segment's first write has no type feedback
+    // when V8 compiles this method, and the first write after a roll would deoptimize it.
+    this.rollingBaseMs = this.rollingBaseMs ?? nowMs;
     this.lastModifiedMs = nowMs;
     this.indexesDirty = true;
     this.size = writeStart + totalBytes;

@@ -185,6 +185,30 @@ describe('file engine: durability and group commit', () => {
     });
   });
 
+  it('a roll that cannot create the new segment rejects the append that needed it and every later one', async () => {
+    await withTempDir(async (dir) => {
+      const { engine, log, partitionDir } = await openLog(dir, { segmentBytes: 1024 });
+      const batch = batchOf(10, { valueSize: 60 });
+      assert.ok(batch.length > 512 && batch.length < 1024, `batch of ${batch.length} bytes: one per segment`);
+      await append(log, batch);
+      // A directory where the next segment's file must go: open() fails with EISDIR.
+      await mkdir(join(partitionDir, '00000000000000000010.log'));
+      const queued = [append(log, batch), append(log, batch), append(log, batch)];
+      for (const pending of queued) {
+        await assert.rejects(pending, (error: Error & { code?: string; cause?: { code?: string } }) => {
+          assert.equal(error.code, 'TRIB_ERR_STORAGE_FAILED');
+          assert.equal(error.cause?.code, 'EISDIR');
+          return true;
+        });
+      }
+      await assert.rejects(append(log, batch), { code: 'TRIB_ERR_STORAGE_FAILED' });
+      assert.equal(log.logEndOffset, 10n);
+      assert.deepEqual(log.segmentBaseOffsets(), [0n]);
+      assert.equal(splitBatches((await log.read(0n, 1 << 20)).records).length, 1, 'what was written stays readable');
+      await engine.close();
+    });
+  });
+
   it('an fsync failure rejects the waiting appends and every later one, and is not swallowed', async () => {
     await withTempDir(async (dir) => {
       let failNext = false;
