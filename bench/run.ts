@@ -776,12 +776,12 @@ async function runRepetition(tools: Tools, frames: Frames, rep: number, chunkFil
       // its 1 GiB segments every 4-6 s at these rates, so with the default size a 5 s window held
       // a roll on some hosts and not on others, and the p99 followed.
       const benchConfigs = { 'segment.bytes': String(Math.round(rate * frames.batchBytes * (settings.warmup + settings.seconds / 2))) };
-      // Alternate which goes first: the first inherits the disk state `t64` left behind (pages
-      // under writeback, discards of its deleted files), the second the other's.
+      // Alternate which goes first: the first inherits the state the scenario before left behind
+      // (pages under writeback), the second the other's.
       const baselineHalf = () => attempt('a-half', rep, () => baselineSend(tools, frames.acks1, 64, rate));
       // The first roll of a fresh process, where V8 recompiles the append path.
       const tributaryHalf = () => attempt('t-half', rep, () => tributarySend(tools, frames.acks1, 64, small, { rate, benchConfigs }));
-      // A broker past its first roll (the steady state): the roll in the window is its third.
+      // A broker past its first roll (the steady state): the roll in the window is not its first.
       const tributaryHalfRolled = () =>
         attempt('t-half-rolled', rep, () => tributarySend(tools, frames.acks1, 64, small, { rate, benchConfigs, prepare: (server) => rollOnce(tools, server, frames) }));
       if (rep % 2 === 1) {
