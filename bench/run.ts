@@ -486,7 +486,7 @@ function clientValues(window: Window<ClientResult>): Record<string, number> {
 
 interface Frames {
   acks1: string;
-  /** Produce frames for the topic `warm` (see `rollOnce`). */
+  /** Produce frames for the topic `warm` (see `rollWarmTopic`). */
   warmRoll: string;
   acksAll: string;
   oneRecord: string;
@@ -530,7 +530,7 @@ async function tributaryTopics(server: Server, benchConfigs: Record<string, stri
  * (V8 deoptimizes code of the append path that had never run, and takes that long to compile it
  * again); later rolls are not (bench/README.md, "Where the half-load p99 comes from").
  */
-async function rollOnce(tools: Tools, server: Server, frames: Frames): Promise<void> {
+async function rollWarmTopic(tools: Tools, server: Server, frames: Frames): Promise<void> {
   await createTopic(HOST, server.port, 'warm', 1, { 'segment.bytes': String(1024 * 1024) });
   await framegenFill(tools, server.port, frames.warmRoll, Math.ceil((3 * 1024 * 1024) / frames.batchBytes));
 }
@@ -783,7 +783,7 @@ async function runRepetition(tools: Tools, frames: Frames, rep: number, chunkFil
       const tributaryHalf = () => attempt('t-half', rep, () => tributarySend(tools, frames.acks1, 64, small, { rate, benchConfigs }));
       // A broker past its first roll (the steady state): the roll in the window is not its first.
       const tributaryHalfRolled = () =>
-        attempt('t-half-rolled', rep, () => tributarySend(tools, frames.acks1, 64, small, { rate, benchConfigs, prepare: (server) => rollOnce(tools, server, frames) }));
+        attempt('t-half-rolled', rep, () => tributarySend(tools, frames.acks1, 64, small, { rate, benchConfigs, prepare: (server) => rollWarmTopic(tools, server, frames) }));
       if (rep % 2 === 1) {
         await baselineHalf();
         await tributaryHalf();
