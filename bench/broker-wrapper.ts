@@ -32,4 +32,4 @@ process.on('message', (message: { eld?: string }) => {
 process.channel?.unref();
 
 // The package's bin, the bundle tools/bundle makes (a URL: tsc has no types for it).
-await import(new URL('../bundle/tributary.js', import.meta.url).href);
+await import(new URL('../bundle/tributary.cjs', import.meta.url).href);

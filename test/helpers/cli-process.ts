@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
 /** The package's bin: the bundle that `npm run build` makes of src/cli/main.ts (tools/bundle). */
-export const CLI_PATH = fileURLToPath(new URL('../../bundle/tributary.js', import.meta.url));
+export const CLI_PATH = fileURLToPath(new URL('../../bundle/tributary.cjs', import.meta.url));
 
 export interface CliBroker {
   child: ChildProcess;

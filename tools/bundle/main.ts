@@ -1,22 +1,28 @@
 /**
- * Bundles the `tributary` command (dist/src/cli/main.js, tsc's output) and the library entry
- * (dist/src/index.js) into dist/bundle/ with esbuild. Why: Node's ES module loader resolves, reads
- * and links each of the ~140 modules that `tributary start` loads one by one, which cost more than
- * all of the broker's own start-up work; one scope-hoisted file removes that (bench/README.md,
- * "Start-up", has the numbers). The library's types stay tsc's (dist/src/index.d.ts).
+ * Bundles the `tributary` command and the library entry into dist/bundle/ with esbuild. Why: Node's
+ * ES module loader resolves, reads and links each of the ~140 modules that `tributary start` loads
+ * one by one, which cost more than all of the broker's own start-up work; one scope-hoisted file
+ * removes that (bench/README.md, "Start-up", has the numbers). The library's types stay tsc's
+ * (dist/src/index.d.ts).
  *
- * What the bundle keeps outside:
+ * Three outputs:
+ * - `index.js` (what `import 'tributary'` resolves to): an ES module; modules the code imports with
+ *   `import()` become chunks of their own (`splitting`), so prom-client's metrics modules load only
+ *   with the admin listener.
+ * - `cli.cjs`: all of src/cli/main.ts in one CommonJS file, which the bin compiles with V8's code
+ *   cache (only a script can be, on Node 20). The broker, which `start` imports with `import()`,
+ *   is in it too: esbuild evaluates such a module only when it is imported, and parsing it is what
+ *   the code cache saves.
+ * - `tributary.cjs`, the bin: src/cli/launcher.ts, which runs cli.cjs with that cache.
+ *
+ * What the bundles keep outside:
  * - native addons (CRC-32C and the compression codecs): a `.node` file cannot be inlined;
  * - prom-client and pino-pretty: loaded only when the admin listener or pretty logs are on, and
  *   staying separate packages keeps that loading lazy.
- * Modules the code imports with `import()` become chunks of their own (`splitting`): the broker,
- * which `start` imports that way, is not loaded by the other commands, and prom-client's metrics
- * modules only with the admin listener. (Loading only `start`'s own modules as well was measured
- * and saved nothing: bench/README.md.)
  *
  * Whitespace and syntax are minified, names are not, so stack traces stay readable; source maps
  * lead back to the TypeScript (`node --enable-source-maps`).
- * The bundle sits two directories below the package root, as dist/src does, because version.ts
+ * The bundles sit two directories below the package root, as dist/src does, because version.ts
  * reads `../../package.json` relative to itself.
  */
 import { build } from 'esbuild';
@@ -29,22 +35,63 @@ const OUT_DIR = `${ROOT}dist/bundle`;
 const EXTERNAL = ['@node-rs/crc32', 'snappy', 'lz4-napi', '@cloudpss/zstd', 'prom-client', 'pino-pretty'];
 
 rmSync(OUT_DIR, { recursive: true, force: true });
-await build({
-  // The bin, and the library entry (`import { startBroker } from 'tributary'`): a test suite
-  // that starts a broker in each of its test files pays the module loading once per file.
-  entryPoints: { tributary: `${ROOT}dist/src/cli/main.js`, index: `${ROOT}dist/src/index.js` },
+
+const common = {
   outdir: OUT_DIR,
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   external: EXTERNAL,
   sourcemap: true,
   minifyWhitespace: true,
   minifySyntax: true,
-  // esbuild's CommonJS shim (for pino and commander, which are CommonJS) calls the global
-  // `require`, which an ES module lacks: give it one.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   logLevel: 'warning',
+} as const;
+
+// The library entry: a test suite that starts a broker in each of its test files pays the module
+// loading once per file.
+await build({
+  ...common,
+  entryPoints: { index: `${ROOT}dist/src/index.js` },
+  splitting: true,
+  format: 'esm',
+  // esbuild's CommonJS shim (for pino, which is CommonJS) calls the global `require`, which an ES
+  // module lacks: give it one.
+  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
 });
+
+// The command and its bin. A CommonJS file has no `import.meta`: the modules that locate files
+// relative to themselves (version.ts, the native addons' loaders) get the file's own URL.
+// import-package.js stays a file of its own beside the bundle, where `import()` works
+// (src/util/import-package.ts says why).
+const IMPORT_PACKAGE = 'import-package';
+const result = await build({
+  ...common,
+  entryPoints: {
+    cli: `${ROOT}dist/src/cli/main.js`,
+    tributary: `${ROOT}dist/src/cli/launcher.js`,
+    [IMPORT_PACKAGE]: `${ROOT}dist/src/util/import-package.js`,
+  },
+  format: 'cjs',
+  outExtension: { '.js': '.cjs' },
+  define: { 'import.meta.url': '__importMetaUrl' },
+  banner: { js: "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  metafile: true,
+  plugins: [
+    {
+      name: 'import-package-beside',
+      setup(plugin) {
+        plugin.onResolve({ filter: /\/import-package\.js$/ }, (args) =>
+          args.kind === 'entry-point' ? undefined : { path: `./${IMPORT_PACKAGE}.cjs`, external: true },
+        );
+      },
+    },
+  ],
+});
+
+// The cached bundle must not contain an `import()` of its own (it would fail at run time).
+const cli = result.metafile.outputs['dist/bundle/cli.cjs'];
+const dynamicImports = cli?.imports.filter((entry) => entry.kind === 'dynamic-import') ?? [];
+if (cli === undefined || dynamicImports.length > 0) {
+  throw new Error(`dist/bundle/cli.cjs has import() of ${dynamicImports.map((entry) => entry.path).join(', ') || '(no such output)'}: load it with importPackage (src/util/import-package.ts)`);
+}

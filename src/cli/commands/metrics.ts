@@ -11,6 +11,7 @@ import { EXIT_CODES_HELP, CliError, ExitCode, action, formatBytes, print, printJ
 import { MetricSet, bucketsBetween, histogramQuantile, parsePrometheusText, PrometheusFormatError, type Bucket, type Sample } from '../prometheus-text.js';
 import { parseDuration } from '../brokers.js';
 import { byTopicPartition } from '../../util/topic-partition-order.js';
+import { importPackage } from '../../util/import-package.js';
 
 export const ADMIN_ENV = 'TRIBUTARY_ADMIN';
 
@@ -43,7 +44,8 @@ export function metricsUrl(address: string): URL {
  * because this file is loaded by every command, `start` included, and needs HTTP only when it runs.
  */
 async function httpGet(url: URL, timeoutMs: number): Promise<{ status: number; body: string }> {
-  const { get } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
+  const { get } =
+    url.protocol === 'https:' ? await importPackage<typeof import('node:https')>('node:https') : await importPackage<typeof import('node:http')>('node:http');
   return new Promise((resolve, reject) => {
     const request = get(url, { timeout: timeoutMs }, (response) => {
       let body = '';

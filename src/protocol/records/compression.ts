@@ -30,6 +30,7 @@
  */
 import { gzip as gzipCallback, gunzip as gunzipCallback, type InputType, type ZlibOptions } from 'node:zlib';
 import { constants as bufferConstants } from 'node:buffer';
+import { importPackage } from '../../util/import-package.js';
 import { CompressionCodec } from './record-batch.js';
 
 // The native codec libraries are loaded on first use: most brokers never decompress anything, and
@@ -37,9 +38,9 @@ import { CompressionCodec } from './record-batch.js';
 let snappyLibrary: Promise<typeof import('snappy')> | null = null;
 let lz4Library: Promise<typeof import('lz4-napi')> | null = null;
 let zstdLibrary: Promise<typeof import('@cloudpss/zstd')> | null = null;
-const snappy = () => (snappyLibrary ??= import('snappy'));
-const lz4 = () => (lz4Library ??= import('lz4-napi'));
-const zstd = () => (zstdLibrary ??= import('@cloudpss/zstd'));
+const snappy = () => (snappyLibrary ??= importPackage<typeof import('snappy')>('snappy'));
+const lz4 = () => (lz4Library ??= importPackage<typeof import('lz4-napi')>('lz4-napi'));
+const zstd = () => (zstdLibrary ??= importPackage<typeof import('@cloudpss/zstd')>('@cloudpss/zstd'));
 
 /** Default cap on what one compressed block may expand to (64 MiB). */
 export const DEFAULT_MAX_DECOMPRESSED_BYTES = 64 * 1024 * 1024;

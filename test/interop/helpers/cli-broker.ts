@@ -1,5 +1,5 @@
 /**
- * The broker as a user runs it: the package's bin (`node dist/bundle/tributary.js start ...`) in a
+ * The broker as a user runs it: the package's bin (`node dist/bundle/tributary.cjs start ...`) in a
  * child process. Start-up is judged by the one line the CLI prints on stdout once it listens;
  * shutdown by its exit code.
  */

@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { cacheFilePath, isPrivateDirectory, readCompileCache, writeCompileCache } from '../../../src/cli/compile-cache.js';
+import { makeTempDir } from '../../helpers/broker.js';
+
+const KEY = { sourceCrc: 0xdeadbeef, sourceBytes: 733_484 };
+const DATA = Buffer.from('cached data from V8');
+
+test('a written cache reads back for its key and for no other', async () => {
+  const temp = await makeTempDir();
+  try {
+    const directory = join(temp.path, 'cache');
+    const file = cacheFilePath(directory);
+    assert.equal(readCompileCache(file, directory, KEY), null, 'nothing before the first write');
+    assert.equal(writeCompileCache(file, directory, KEY, DATA), true);
+    assert.deepEqual(readCompileCache(file, directory, KEY), DATA);
+    assert.equal(readCompileCache(file, directory, { ...KEY, sourceCrc: KEY.sourceCrc ^ 1 }), null, 'another build of the same length');
+    assert.equal(readCompileCache(file, directory, { ...KEY, sourceBytes: KEY.sourceBytes + 1 }), null);
+    assert.ok(file.endsWith(`${process.version}-${process.arch}.cache`));
+    // Created private, and no temporary file left beside the cache.
+    assert.equal(isPrivateDirectory(directory), true);
+    assert.deepEqual(readdirSync(directory), [`${process.version}-${process.arch}.cache`]);
+  } finally {
+    await temp.remove();
+  }
+});
+
+test('a file without the header, only the header, or with damaged data is no cache', async () => {
+  const temp = await makeTempDir();
+  try {
+    const directory = join(temp.path, 'cache');
+    const file = cacheFilePath(directory);
+    assert.equal(writeCompileCache(file, directory, KEY, DATA), true);
+    const written = readFileSync(file);
+    writeFileSync(file, written.subarray(0, 16));
+    assert.equal(readCompileCache(file, directory, KEY), null, 'header only');
+    writeFileSync(file, written.subarray(0, written.length - 1));
+    assert.equal(readCompileCache(file, directory, KEY), null, 'cut short');
+    const flipped = Buffer.from(written);
+    flipped[20] = flipped[20]! ^ 0x01;
+    writeFileSync(file, flipped);
+    assert.equal(readCompileCache(file, directory, KEY), null, 'one bit of the data changed');
+    const wrongMagic = Buffer.from(written);
+    wrongMagic.write('XXXX', 0, 'latin1');
+    writeFileSync(file, wrongMagic);
+    assert.equal(readCompileCache(file, directory, KEY), null, 'another format');
+  } finally {
+    await temp.remove();
+  }
+});
+
+test('a directory others can write to, or a link to one, is neither read nor written', async () => {
+  const temp = await makeTempDir();
+  try {
+    const directory = join(temp.path, 'cache');
+    const file = cacheFilePath(directory);
+    assert.equal(writeCompileCache(file, directory, KEY, DATA), true);
+    chmodSync(directory, 0o777);
+    assert.equal(isPrivateDirectory(directory), false);
+    assert.equal(readCompileCache(file, directory, KEY), null, 'someone else may have planted it');
+    assert.equal(writeCompileCache(file, directory, KEY, DATA), false);
+    chmodSync(directory, 0o700);
+
+    const link = join(temp.path, 'link');
+    symlinkSync(directory, link);
+    assert.equal(readCompileCache(cacheFilePath(link), link, KEY), null);
+  } finally {
+    await temp.remove();
+  }
+});
+
+test('a cache that cannot be written is reported, not thrown', async () => {
+  const temp = await makeTempDir();
+  try {
+    const inTheWay = join(temp.path, 'cache');
+    writeFileSync(inTheWay, 'a file where the directory should be');
+    assert.equal(writeCompileCache(cacheFilePath(inTheWay), inTheWay, KEY, DATA), false);
+    const nested = join(temp.path, 'nested');
+    mkdirSync(nested, { mode: 0o700 });
+    // A directory named like the cache file: the rename fails, and the temporary file goes.
+    mkdirSync(cacheFilePath(nested));
+    assert.equal(writeCompileCache(cacheFilePath(nested), nested, KEY, DATA), false);
+    assert.deepEqual(readdirSync(nested), [`${process.version}-${process.arch}.cache`]);
+  } finally {
+    await temp.remove();
+  }
+});
