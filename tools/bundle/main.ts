@@ -37,6 +37,8 @@ const EXTERNAL = ['@node-rs/crc32', 'snappy', 'lz4-napi', '@cloudpss/zstd', 'pro
 rmSync(OUT_DIR, { recursive: true, force: true });
 
 const common = {
+  // Paths in the metafile are relative to this, whatever directory the build runs from.
+  absWorkingDir: ROOT,
   outdir: OUT_DIR,
   bundle: true,
   platform: 'node',
