@@ -11,9 +11,13 @@
  *       behind an 8-byte header. Prints "listening PORT".
  *   node dist/bench/baseline.js fsync DIR SECONDS WARMUP   (c) appends of 1 MiB to DIR/fsync.log,
  *       each followed by fdatasync; prints one JSON line.
+ *   node dist/bench/baseline.js pagecache DIR MIB   a fact about the machine, not a baseline: MIB
+ *       MiB written to a new file DIR/pagecache.log in 1 MiB writeSync calls, no fsync, so the cost
+ *       of putting fresh bytes into the page cache, which every produce run pays and the mock broker
+ *       does not; prints one JSON line with the CPU split into user and system time.
  */
 import { createServer, type Socket } from 'node:net';
-import { closeSync, fdatasync, openSync, read, write, writev, fstatSync } from 'node:fs';
+import { closeSync, fdatasync, openSync, read, write, writeSync, writev, fstatSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ACK_SIZE = 16;
@@ -177,11 +181,26 @@ function fsyncBaseline(directory: string, seconds: number, warmup: number): void
   step();
 }
 
+function pageCacheFill(directory: string, mebibytes: number): void {
+  const fd = openSync(join(directory, 'pagecache.log'), 'w');
+  const chunk = Buffer.alloc(CHUNK, 'p');
+  const cpuStart = process.cpuUsage();
+  const start = performance.now();
+  for (let written = 0; written < mebibytes; written++) writeSync(fd, chunk, 0, CHUNK, written * CHUNK);
+  const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuStart);
+  closeSync(fd);
+  process.stdout.write(
+    JSON.stringify({ mode: 'pagecache', bytes: mebibytes * CHUNK, seconds, mbPerSec: (mebibytes * CHUNK) / seconds / 1e6, userSeconds: cpu.user / 1e6, systemSeconds: cpu.system / 1e6 }) + '\n',
+  );
+}
+
 const [mode, ...args] = process.argv.slice(2);
 if (mode === 'frames' && args[0] !== undefined) frameServer(args[0]);
 else if (mode === 'chunks' && args[0] !== undefined) chunkServer(args[0]);
 else if (mode === 'fsync' && args[0] !== undefined) fsyncBaseline(args[0], Number(args[1] ?? 5), Number(args[2] ?? 1));
+else if (mode === 'pagecache' && args[0] !== undefined) pageCacheFill(args[0], Number(args[1] ?? 1024));
 else {
-  process.stderr.write('usage: baseline.js frames DIR | chunks FILE | fsync DIR SECONDS WARMUP\n');
+  process.stderr.write('usage: baseline.js frames DIR | chunks FILE | fsync DIR SECONDS WARMUP | pagecache DIR MIB\n');
   process.exit(2);
 }
