@@ -10,13 +10,16 @@
  *   | u32 CRC-32C of V8's cached data | V8's cached data
  *
  * V8 checks its own version and flags, but of the source only the length, so the first checksum is
- * what keeps a cache made for another build from being used; a new build overwrites the file. V8
- * trusts the data itself (a damaged cache crashed the process in a test), hence the second.
+ * what keeps a cache made for another build from being used; a new build overwrites the file (two
+ * builds used in turn replace each other's, and start as if there were none). V8 trusts the data
+ * itself (a damaged cache crashed the process in a test), hence the second checksum.
  *
- * The cache is code that the process will run, so it is only read from a directory that this user
- * owns and no one else can write to (a shared /tmp would otherwise let another user plant one).
+ * The cache is code that the process will run, so it is only read from a directory and a file
+ * that this user owns and no one else can write to (a shared /tmp would otherwise let another user
+ * plant one).
  */
-import { lstatSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync, type Stats } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32c } from '../protocol/records/crc32c.js';
@@ -45,31 +48,42 @@ export function cacheFilePath(directory: string): string {
 }
 
 /**
- * True when `directory` is a real directory (not a symbolic link) owned by this user and not
- * writable by group or others. On Windows, which has no uids or modes, the tmpdir is per user.
+ * True when `stats` belong to this user and no one else may write to them. On Windows, which has
+ * no uids or modes here, the tmpdir is the user's own by default.
  */
+function isOwnAndPrivate(stats: Stats): boolean {
+  if (process.platform === 'win32' || process.getuid === undefined) return true;
+  return stats.uid === process.getuid() && (stats.mode & 0o022) === 0;
+}
+
+/** True when `directory` is a real directory (not a symbolic link) owned by this user and private. */
 export function isPrivateDirectory(directory: string): boolean {
   try {
     const stats = lstatSync(directory);
-    if (!stats.isDirectory()) return false;
-    if (process.platform === 'win32' || process.getuid === undefined) return true;
-    return stats.uid === process.getuid() && (stats.mode & 0o022) === 0;
+    return stats.isDirectory() && isOwnAndPrivate(stats);
   } catch {
     return false;
   }
 }
 
 /**
- * V8's cached data from `file` when its header matches `key`, the data its checksum, and the
- * directory is private; else null.
+ * V8's cached data from `file` when its header matches `key`, the data its checksum, and both the
+ * directory and the file (opened without following a link, then checked) are this user's alone;
+ * else null.
  */
 export function readCompileCache(file: string, directory: string, key: CacheKey): Buffer | null {
   if (!isPrivateDirectory(directory)) return null;
   let contents: Buffer;
+  let fd: number | null = null;
   try {
-    contents = readFileSync(file);
+    fd = openSync(file, constants.O_RDONLY | (constants.O_NOFOLLOW ?? 0));
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || !isOwnAndPrivate(stats)) return null;
+    contents = readFileSync(fd);
   } catch {
     return null;
+  } finally {
+    if (fd !== null) closeSync(fd);
   }
   if (contents.length <= HEADER_BYTES) return null;
   if (contents.readUInt32BE(0) !== MAGIC) return null;
@@ -84,7 +98,9 @@ export function readCompileCache(file: string, directory: string, key: CacheKey)
  * the cache is an optimisation, and its absence only costs the compiling.
  */
 export function writeCompileCache(file: string, directory: string, key: CacheKey, data: Buffer): boolean {
-  const temporary = `${file}.${process.pid}.tmp`;
+  // The pid alone could be another container's too (pid 1 in each), hence the random part; `wx`
+  // refuses a file that is there already.
+  const temporary = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   try {
     mkdirSync(directory, { recursive: true, mode: 0o700 });
     if (!isPrivateDirectory(directory)) return false;
@@ -93,7 +109,7 @@ export function writeCompileCache(file: string, directory: string, key: CacheKey
     header.writeUInt32BE(key.sourceCrc, 4);
     header.writeUInt32BE(key.sourceBytes, 8);
     header.writeUInt32BE(crc32c(data), 12);
-    writeFileSync(temporary, Buffer.concat([header, data]), { mode: 0o600 });
+    writeFileSync(temporary, Buffer.concat([header, data]), { mode: 0o600, flag: 'wx' });
     renameSync(temporary, file);
     return true;
   } catch {

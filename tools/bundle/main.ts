@@ -26,7 +26,7 @@
  * reads `../../package.json` relative to itself.
  */
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -77,7 +77,9 @@ const result = await build({
   format: 'cjs',
   outExtension: { '.js': '.cjs' },
   define: { 'import.meta.url': '__importMetaUrl' },
-  banner: { js: "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  // "use strict" first: esbuild's own directive would come after the banner and be no directive
+  // at all, and the ES modules these bundles are made of were strict.
+  banner: { js: "\"use strict\"; var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   metafile: true,
   plugins: [
     {
@@ -91,9 +93,11 @@ const result = await build({
   ],
 });
 
-// The cached bundle must not contain an `import()` of its own (it would fail at run time).
+// The cached bundle must not contain an `import()` of its own (it would fail at run time). The
+// metafile lists those with a literal specifier; the text catches the others too.
 const cli = result.metafile.outputs['dist/bundle/cli.cjs'];
-const dynamicImports = cli?.imports.filter((entry) => entry.kind === 'dynamic-import') ?? [];
-if (cli === undefined || dynamicImports.length > 0) {
-  throw new Error(`dist/bundle/cli.cjs has import() of ${dynamicImports.map((entry) => entry.path).join(', ') || '(no such output)'}: load it with importPackage (src/util/import-package.ts)`);
+const dynamicImports = cli?.imports.filter((entry) => entry.kind === 'dynamic-import').map((entry) => entry.path) ?? [];
+if (cli === undefined) throw new Error('esbuild wrote no dist/bundle/cli.cjs');
+if (dynamicImports.length > 0 || /\bimport\s*\(/.test(readFileSync(`${OUT_DIR}/cli.cjs`, 'utf8'))) {
+  throw new Error(`dist/bundle/cli.cjs has an import() (${dynamicImports.join(', ') || 'see the file'}): load packages with importPackage (src/util/import-package.ts)`);
 }

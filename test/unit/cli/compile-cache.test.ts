@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheFilePath, isPrivateDirectory, readCompileCache, writeCompileCache } from '../../../src/cli/compile-cache.js';
 import { makeTempDir } from '../../helpers/broker.js';
@@ -51,7 +51,7 @@ test('a file without the header, only the header, or with damaged data is no cac
   }
 });
 
-test('a directory others can write to, or a link to one, is neither read nor written', async () => {
+test('a directory others can write to, a link to one, or a link or public file in it is not used', async () => {
   const temp = await makeTempDir();
   try {
     const directory = join(temp.path, 'cache');
@@ -66,6 +66,17 @@ test('a directory others can write to, or a link to one, is neither read nor wri
     const link = join(temp.path, 'link');
     symlinkSync(directory, link);
     assert.equal(readCompileCache(cacheFilePath(link), link, KEY), null);
+    assert.equal(writeCompileCache(cacheFilePath(link), link, KEY, DATA), false);
+
+    // A private directory, but the file in it is a link, or writable by others.
+    assert.deepEqual(readCompileCache(file, directory, KEY), DATA);
+    chmodSync(file, 0o666);
+    assert.equal(readCompileCache(file, directory, KEY), null, 'a file others may write');
+    chmodSync(file, 0o600);
+    const elsewhere = join(temp.path, 'elsewhere.cache');
+    renameSync(file, elsewhere);
+    symlinkSync(elsewhere, file);
+    assert.equal(readCompileCache(file, directory, KEY), null, 'a link in place of the file');
   } finally {
     await temp.remove();
   }
