@@ -99,8 +99,9 @@ export function readCompileCache(file: string, directory: string, key: CacheKey)
  */
 export function writeCompileCache(file: string, directory: string, key: CacheKey, data: Buffer): boolean {
   // The pid alone could be another container's too (pid 1 in each), hence the random part; `wx`
-  // refuses a file that is there already.
+  // refuses a file that is there already, and only a file this call created is removed.
   const temporary = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  let created = false;
   try {
     mkdirSync(directory, { recursive: true, mode: 0o700 });
     if (!isPrivateDirectory(directory)) return false;
@@ -109,14 +110,22 @@ export function writeCompileCache(file: string, directory: string, key: CacheKey
     header.writeUInt32BE(key.sourceCrc, 4);
     header.writeUInt32BE(key.sourceBytes, 8);
     header.writeUInt32BE(crc32c(data), 12);
-    writeFileSync(temporary, Buffer.concat([header, data]), { mode: 0o600, flag: 'wx' });
+    const fd = openSync(temporary, 'wx', 0o600);
+    created = true;
+    try {
+      writeFileSync(fd, Buffer.concat([header, data]));
+    } finally {
+      closeSync(fd);
+    }
     renameSync(temporary, file);
     return true;
   } catch {
-    try {
-      unlinkSync(temporary);
-    } catch {
-      // Never created.
+    if (created) {
+      try {
+        unlinkSync(temporary);
+      } catch {
+        // Gone already.
+      }
     }
     return false;
   }
