@@ -564,31 +564,33 @@ async function baselineSend(tools: Tools, frames: string, inflight: number, rate
   );
 }
 
-async function fsyncBaseline(): Promise<Record<string, number>> {
-  const directory = freshDirectory('baseline-c');
+/** Runs one of baseline.ts's one-shot modes in a fresh directory; returns the JSON line it prints. */
+async function baselineOnce<T>(mode: 'fsync' | 'pagecache', args: string[]): Promise<T> {
+  const directory = freshDirectory(`baseline-${mode}`);
   try {
-    const { stdout } = await runProcess(process.execPath, [BASELINE, 'fsync', directory, String(settings.seconds), String(settings.warmup)], { timeoutMs: runTimeout() });
-    const r = lastJson<{ mbPerSec: number; syncsPerSec: number; p50Us: number; p99Us: number; cpuSeconds: number }>(stdout);
-    return { mbPerSec: r.mbPerSec, syncsPerSec: r.syncsPerSec, p50Us: r.p50Us, p99Us: r.p99Us, serverCpu: percent(r.cpuSeconds) };
+    const { stdout } = await runProcess(process.execPath, [BASELINE, mode, directory, ...args], { timeoutMs: runTimeout() });
+    return lastJson<T>(stdout);
   } finally {
     removeRunDirectory(directory);
   }
 }
 
+async function fsyncBaseline(): Promise<Record<string, number>> {
+  const r = await baselineOnce<{ mbPerSec: number; syncsPerSec: number; p50Us: number; p99Us: number; cpuSeconds: number }>('fsync', [
+    String(settings.seconds),
+    String(settings.warmup),
+  ]);
+  return { mbPerSec: r.mbPerSec, syncsPerSec: r.syncsPerSec, p50Us: r.p50Us, p99Us: r.p99Us, serverCpu: percent(r.cpuSeconds) };
+}
+
 /** How fast this machine puts fresh bytes into the page cache (baseline.ts, `pagecache`). */
 async function pageCacheFill(): Promise<Record<string, number>> {
-  const directory = freshDirectory('pagecache');
-  try {
-    const { stdout } = await runProcess(process.execPath, [BASELINE, 'pagecache', directory, String(PAGE_CACHE_FILL_MIB)], { timeoutMs: runTimeout() });
-    const r = lastJson<{ mbPerSec: number; seconds: number; userSeconds: number; systemSeconds: number }>(stdout);
-    return {
-      mbPerSec: r.mbPerSec,
-      serverCpu: ((r.userSeconds + r.systemSeconds) / r.seconds) * 100,
-      systemCpu: (r.systemSeconds / r.seconds) * 100,
-    };
-  } finally {
-    removeRunDirectory(directory);
-  }
+  const r = await baselineOnce<{ mbPerSec: number; seconds: number; userSeconds: number; systemSeconds: number }>('pagecache', [String(PAGE_CACHE_FILL_MIB)]);
+  return {
+    mbPerSec: r.mbPerSec,
+    serverCpu: ((r.userSeconds + r.systemSeconds) / r.seconds) * 100,
+    systemCpu: (r.systemSeconds / r.seconds) * 100,
+  };
 }
 
 async function kcatLoad(tools: Tools, peer: 'mock' | 'tributary', acks: '1' | 'all'): Promise<Record<string, number>> {

@@ -67,12 +67,13 @@ export function isPrivateDirectory(directory: string): boolean {
 }
 
 /**
- * V8's cached data from `file` when its header matches `key`, the data its checksum, and both the
- * directory and the file (opened without following a link, then checked) are this user's alone;
- * else null.
+ * V8's cached data from `directory`'s cache file when its header matches `key`, the data its
+ * checksum, and both the directory and the file (opened without following a link, then checked)
+ * are this user's alone; else null.
  */
-export function readCompileCache(file: string, directory: string, key: CacheKey): Buffer | null {
+export function readCompileCache(directory: string, key: CacheKey): Buffer | null {
   if (!isPrivateDirectory(directory)) return null;
+  const file = cacheFilePath(directory);
   let contents: Buffer;
   let fd: number | null = null;
   try {
@@ -93,11 +94,12 @@ export function readCompileCache(file: string, directory: string, key: CacheKey)
 }
 
 /**
- * Writes the cache for `key`: to a file of this process's own, renamed into place, so a reader
- * sees a whole file or none. Returns false when it could not (a read-only or foreign directory):
- * the cache is an optimisation, and its absence only costs the compiling.
+ * Writes `directory`'s cache file for `key`: to a file of this process's own, renamed into place,
+ * so a reader sees a whole file or none. Returns false when it could not (a read-only or foreign
+ * directory): the cache is an optimisation, and its absence only costs the compiling.
  */
-export function writeCompileCache(file: string, directory: string, key: CacheKey, data: Buffer): boolean {
+export function writeCompileCache(directory: string, key: CacheKey, data: Buffer): boolean {
+  const file = cacheFilePath(directory);
   // The pid alone could be another container's too (pid 1 in each), hence the random part; `wx`
   // refuses a file that is there already, and only a file this call created is removed.
   const temporary = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;

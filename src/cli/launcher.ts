@@ -21,7 +21,7 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 import { crc32c } from '../protocol/records/crc32c.js';
-import { cacheFilePath, defaultCacheDirectory, readCompileCache, writeCompileCache, type CacheKey } from './compile-cache.js';
+import { defaultCacheDirectory, readCompileCache, writeCompileCache, type CacheKey } from './compile-cache.js';
 
 /**
  * When the cache is made, if it must be: a second after start (a broker is listening by then, and
@@ -39,8 +39,7 @@ function runWithCompileCache(): void {
   const bytes = readFileSync(BUNDLE);
   const key: CacheKey = { sourceCrc: crc32c(bytes), sourceBytes: bytes.length };
   const directory = defaultCacheDirectory();
-  const file = cacheFilePath(directory);
-  const cachedData = readCompileCache(file, directory, key) ?? undefined;
+  const cachedData = readCompileCache(directory, key) ?? undefined;
   // Node's CommonJS wrapper, on the first line so that line numbers stay the bundle's; a shebang
   // line becomes a comment of the same length.
   const source = bytes.toString('utf8');
@@ -50,7 +49,7 @@ function runWithCompileCache(): void {
     cachedData,
   });
   if (cachedData === undefined || script.cachedDataRejected === true) {
-    scheduleOnce(() => writeCompileCache(file, directory, key, script.createCachedData()));
+    scheduleOnce(() => writeCompileCache(directory, key, script.createCachedData()));
   }
   const wrapper = script.runInThisContext() as ModuleWrapper;
   const module = { exports: {} };
